@@ -1,0 +1,84 @@
+import * as v from "valibot";
+import { ConfigError } from "./core/errors.ts";
+
+const url = (protocols: string[]) =>
+  v.pipe(
+    v.string("is required"),
+    v.url("must be a URL"),
+    v.check(
+      (s) => protocols.some((p) => s.startsWith(`${p}://`)),
+      `must start with ${protocols.map((p) => `${p}://`).join(" or ")}`,
+    ),
+  );
+
+const int = (fallback: number, min: number, max: number) =>
+  v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+$/, "must be a whole number"),
+      v.transform(Number),
+      v.minValue(min, `must be at least ${min}`),
+      v.maxValue(max, `must be at most ${max}`),
+    ),
+    String(fallback),
+  );
+
+const ConfigSchema = v.object({
+  DATABASE_URL: url(["postgres", "postgresql"]),
+  READ_DATABASE_URL: v.optional(url(["postgres", "postgresql"])),
+  AMQP_URL: url(["amqp", "amqps"]),
+  HOST: v.optional(v.pipe(v.string(), v.minLength(1)), "127.0.0.1"),
+  PORT: int(3000, 0, 65535),
+  EVENTS_EXCHANGE: v.optional(v.pipe(v.string(), v.regex(/^[\w.:-]+$/, "may use letters, digits, . _ : -")), "eventline.events"),
+  ADMIN_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
+  LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error"], "must be debug, info, warn or error"), "info"),
+  RELAY_POLL_MS: int(1000, 10, 60_000),
+  RELAY_BATCH_SIZE: int(500, 1, 10_000),
+  RELAY_MAX_ATTEMPTS: int(10, 1, 1000),
+  RELAY_PARTITIONS: int(16, 1, 1024),
+  DB_POOL_MAX: int(10, 1, 500),
+});
+
+export type Config = {
+  databaseUrl: string;
+  readDatabaseUrl: string;
+  amqpUrl: string;
+  host: string;
+  port: number;
+  eventsExchange: string;
+  adminToken?: string;
+  logLevel: "debug" | "info" | "warn" | "error";
+  relay: { pollMs: number; batchSize: number; maxAttempts: number; partitions: number };
+  dbPoolMax: number;
+};
+
+/** Parses the environment once. Throws ConfigError with one line per bad or missing variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = v.safeParse(ConfigSchema, env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.issues.map((issue) => {
+        const key = issue.path?.map((p) => String(p.key)).join(".") ?? "environment";
+        return `${key} ${issue.message}`;
+      }),
+    );
+  }
+  const c = parsed.output;
+  return {
+    databaseUrl: c.DATABASE_URL,
+    readDatabaseUrl: c.READ_DATABASE_URL ?? c.DATABASE_URL,
+    amqpUrl: c.AMQP_URL,
+    host: c.HOST,
+    port: c.PORT,
+    eventsExchange: c.EVENTS_EXCHANGE,
+    adminToken: c.ADMIN_TOKEN,
+    logLevel: c.LOG_LEVEL,
+    relay: {
+      pollMs: c.RELAY_POLL_MS,
+      batchSize: c.RELAY_BATCH_SIZE,
+      maxAttempts: c.RELAY_MAX_ATTEMPTS,
+      partitions: c.RELAY_PARTITIONS,
+    },
+    dbPoolMax: c.DB_POOL_MAX,
+  };
+}

@@ -1,0 +1,83 @@
+import type { AppendRequest, AppendResult } from "./event-store.ts";
+import { IdempotencyError } from "./errors.ts";
+import type { EventMetadata, NewEvent, RecordedEvent } from "./messages.ts";
+import type { PersonalData } from "./personal-data.ts";
+import type { Upcasters } from "./upcasters.ts";
+
+/** An event ready to be written: id, metadata and sealed data settled, version and position still open. */
+export type PreparedEvent = {
+  eventId: string;
+  type: string;
+  schemaVersion: number;
+  data: unknown;
+  metadata: EventMetadata;
+  subjectId?: string;
+};
+
+/** What both stores do before writing: ids, default metadata, and sealing of personal fields. */
+export async function prepareEvents(request: AppendRequest, personalData?: PersonalData): Promise<PreparedEvent[]> {
+  const fallbackId = crypto.randomUUID();
+  const prepared: PreparedEvent[] = [];
+  for (const event of request.events) {
+    const eventId = event.eventId ?? crypto.randomUUID();
+    const sealed = personalData ? await personalData.seal(event.type, event.data) : { data: event.data };
+    prepared.push({
+      eventId,
+      type: event.type,
+      schemaVersion: event.schemaVersion ?? 1,
+      data: sealed.data,
+      metadata: metadataOf(event, fallbackId),
+      subjectId: sealed.subjectId,
+    });
+  }
+  return prepared;
+}
+
+function metadataOf(event: NewEvent, fallbackId: string): EventMetadata {
+  const m = event.metadata ?? {};
+  const metadata: EventMetadata = {
+    correlationId: m.correlationId ?? fallbackId,
+    causationId: m.causationId ?? m.correlationId ?? fallbackId,
+  };
+  if (m.traceparent) metadata.traceparent = m.traceparent;
+  if (m.actor) metadata.actor = m.actor;
+  return metadata;
+}
+
+/**
+ * Decides whether an append whose event ids were partly or wholly found is a replay of an earlier one.
+ * A full replay returns the first result; a partial match means an id was reused for something else.
+ */
+export function replayOf(request: AppendRequest, found: RecordedEvent[]): AppendResult | undefined {
+  if (found.length === 0) return undefined;
+  const ids = request.events.map((e) => e.eventId);
+  const sameEvents =
+    found.length === ids.length && found.every((e, i) => e.eventId === ids[i] && e.streamId === request.streamId);
+  if (!sameEvents) {
+    throw new IdempotencyError(`event ids ${found.map((e) => e.eventId).join(", ")} were already used by another append`, {
+      streamId: request.streamId,
+    });
+  }
+  const last = found[found.length - 1] as RecordedEvent;
+  return { streamId: request.streamId, version: last.version, position: last.position, events: found };
+}
+
+/** What both stores do after reading: open personal fields (or redact them) and upcast to the newest shape. */
+export async function finishRead(
+  events: RecordedEvent[],
+  personalData?: PersonalData,
+  upcasters?: Upcasters,
+): Promise<RecordedEvent[]> {
+  const opened = personalData ? await personalData.openAll(events) : events;
+  if (!upcasters) return opened;
+  return opened.map((e) => ({ ...e, ...upcasters.apply(e.type, e.schemaVersion, e.data) }));
+}
+
+export function assertAppendRequest(request: AppendRequest): void {
+  if (typeof request.streamId !== "string" || request.streamId.length === 0 || request.streamId.length > 200) {
+    throw new TypeError("streamId must be a non-empty string of at most 200 characters");
+  }
+  if (!Array.isArray(request.events) || request.events.length === 0) {
+    throw new TypeError(`append to ${request.streamId} needs at least one event`);
+  }
+}

@@ -1,0 +1,87 @@
+import type { Decider } from "./decider.ts";
+import { deterministicId } from "./deterministic-id.ts";
+import { ConcurrencyError } from "./errors.ts";
+import type { EventStore } from "./event-store.ts";
+import { assertExpectedVersion, type ExpectedVersion } from "./expected-version.ts";
+import { loadState } from "./load-state.ts";
+import type { Command, Event, EventMetadata, RecordedEvent } from "./messages.ts";
+
+export type CommandResult = { streamId: string; version: number; position: number; events: RecordedEvent[] };
+
+export type HandleCommandOptions = {
+  /** The caller's own expectation (e.g. from If-Match). When given, a conflict is never retried. */
+  expectedVersion?: ExpectedVersion;
+  /** Attempts on a version conflict when the expectation is ours, not the caller's (default 5). */
+  maxAttempts?: number;
+  metadata?: Partial<EventMetadata>;
+  /** Derives the event ids from this key, so running the same command again appends nothing. */
+  idempotencyKey?: string;
+  /** Called when writing a snapshot fails: the command still succeeded, the snapshot is only a cache. */
+  onSnapshotError?: (error: unknown) => void;
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Loads the stream's state, asks the decider for events and appends them expecting the version it
+ * loaded. On a conflict it reloads and decides again, a bounded number of times with jittered backoff.
+ */
+export async function handleCommand<C extends Command, E extends Event, S>(
+  store: EventStore,
+  decider: Decider<C, E, S>,
+  streamId: string,
+  command: C,
+  options: HandleCommandOptions = {},
+): Promise<CommandResult> {
+  const maxAttempts = options.expectedVersion === undefined ? (options.maxAttempts ?? 5) : 1;
+  if (options.idempotencyKey) {
+    const earlier = await store.findEvents(await idsFor(options.idempotencyKey, 32));
+    const last = earlier[earlier.length - 1];
+    if (last) return { streamId: last.streamId, version: last.version, position: last.position, events: earlier };
+  }
+  for (let attempt = 1; ; attempt++) {
+    const loaded = await loadState(store, decider, streamId);
+    if (options.expectedVersion !== undefined && options.expectedVersion !== "any") {
+      // Check before deciding, so a stale If-Match is a conflict rather than a domain error.
+      assertExpectedVersion(streamId, options.expectedVersion, loaded.version);
+    }
+    const events = decider.decide(command, loaded.state);
+    if (events.length === 0) return { streamId, version: loaded.version, position: 0, events: [] };
+    const ids = options.idempotencyKey ? await idsFor(options.idempotencyKey, events.length) : [];
+    try {
+      const result = await store.appendToStream(
+        streamId,
+        events.map((e, i) => ({ ...e, eventId: ids[i], metadata: options.metadata })),
+        { expectedVersion: loaded.version === 0 ? "no_stream" : loaded.version },
+      );
+      await maybeSnapshot(store, decider, streamId, loaded, events, result.version, options.onSnapshotError);
+      return result;
+    } catch (error) {
+      if (!(error instanceof ConcurrencyError) || attempt >= maxAttempts) throw error;
+      await sleep(Math.random() * 5 * 2 ** attempt);
+    }
+  }
+}
+
+async function idsFor(key: string, count: number): Promise<string[]> {
+  return Promise.all(Array.from({ length: count }, (_, i) => deterministicId(`${key}#${i}`)));
+}
+
+async function maybeSnapshot<C extends Command, E extends Event, S>(
+  store: EventStore,
+  decider: Decider<C, E, S>,
+  streamId: string,
+  loaded: { state: S; version: number },
+  events: E[],
+  newVersion: number,
+  onError: (error: unknown) => void = (e) => console.error("snapshot failed", e),
+): Promise<void> {
+  const policy = decider.snapshot;
+  if (!policy || Math.floor(newVersion / policy.every) === Math.floor(loaded.version / policy.every)) return;
+  const state = events.reduce(decider.evolve, loaded.state);
+  try {
+    await store.saveSnapshot({ streamId, version: newVersion, schemaVersion: policy.schemaVersion, state });
+  } catch (error) {
+    onError(error);
+  }
+}

@@ -1,0 +1,157 @@
+import {
+  START,
+  type AppendRequest,
+  type AppendResult,
+  type Checkpoint,
+  type EventStore,
+  type ReadAllOptions,
+  type Snapshot,
+} from "./event-store.ts";
+import { assertAppendRequest, finishRead, prepareEvents, replayOf } from "./event-pipeline.ts";
+import { assertExpectedVersion } from "./expected-version.ts";
+import { streamCategory, type RecordedEvent } from "./messages.ts";
+import { createPersonalData, generateKeyBytes, type KeyStore, type PersonalDataPolicy } from "./personal-data.ts";
+import type { Upcasters } from "./upcasters.ts";
+
+type Row = RecordedEvent & { transactionId: bigint; subjectId?: string };
+
+/** An in-memory key store, for tests and the in-memory event store. */
+export function createInMemoryKeyStore(): KeyStore {
+  const keys = new Map<string, Uint8Array>();
+  return {
+    async obtain(subjectId) {
+      const key = keys.get(subjectId) ?? generateKeyBytes();
+      keys.set(subjectId, key);
+      return key;
+    },
+    async findMany(subjectIds) {
+      return new Map(subjectIds.flatMap((s) => (keys.has(s) ? [[s, keys.get(s) as Uint8Array] as const] : [])));
+    },
+    async forget(subjectId) {
+      keys.delete(subjectId);
+    },
+  };
+}
+
+export type InMemoryEventStoreOptions = { upcasters?: Upcasters; personalData?: PersonalDataPolicy; keys?: KeyStore };
+
+/** The event store contract held in memory: for unit tests and for deciders' specs. */
+export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}): EventStore {
+  const rows: Row[] = [];
+  const byId = new Map<string, Row>();
+  const streams = new Map<string, Row[]>();
+  const snapshots = new Map<string, Snapshot>();
+  const keys = options.keys ?? createInMemoryKeyStore();
+  const personalData = options.personalData ? createPersonalData(options.personalData, keys) : undefined;
+  let transactions = 0n;
+  const read = (events: RecordedEvent[]) => finishRead(events, personalData, options.upcasters);
+  const strip = ({ transactionId: _t, subjectId: _s, ...event }: Row): RecordedEvent => event;
+
+  const store: EventStore = {
+    async append(requests) {
+      for (const r of requests) assertAppendRequest(r);
+      const prepared = await Promise.all(requests.map((r) => prepareEvents(r, personalData)));
+      // Everything below is synchronous, so the append is atomic with respect to other callers.
+      const results: (AppendResult | undefined)[] = [];
+      for (const [i, r] of requests.entries()) {
+        const found = (prepared[i] ?? []).flatMap((e) => byId.get(e.eventId) ?? []).map(strip);
+        results.push(replayOf({ ...r, events: (prepared[i] ?? []).map((e) => ({ ...e })) }, found));
+        if (!results[i]) assertExpectedVersion(r.streamId, r.expectedVersion, streams.get(r.streamId)?.length ?? 0);
+      }
+      const seen = new Set<string>();
+      for (const p of prepared.flat()) {
+        if (seen.has(p.eventId)) throw new TypeError(`event id ${p.eventId} appears twice in one append`);
+        seen.add(p.eventId);
+      }
+      const transactionId = ++transactions;
+      const out: AppendResult[] = [];
+      for (const [i, r] of requests.entries()) {
+        const replay = results[i];
+        if (replay) {
+          out.push(replay);
+          continue;
+        }
+        const stream = streams.get(r.streamId) ?? [];
+        streams.set(r.streamId, stream);
+        const written: RecordedEvent[] = [];
+        for (const p of prepared[i] ?? []) {
+          const row: Row = {
+            eventId: p.eventId,
+            streamId: r.streamId,
+            version: stream.length + 1,
+            position: rows.length + 1,
+            type: p.type,
+            schemaVersion: p.schemaVersion,
+            data: structuredClone(p.data),
+            metadata: p.metadata,
+            occurredAt: new Date().toISOString(),
+            transactionId,
+            subjectId: p.subjectId,
+          };
+          rows.push(row);
+          stream.push(row);
+          byId.set(row.eventId, row);
+          written.push(strip(row));
+        }
+        const last = written[written.length - 1] as RecordedEvent;
+        out.push({ streamId: r.streamId, version: last.version, position: last.position, events: written });
+      }
+      // Reading back (decrypting, upcasting) is async, so it happens only after every write is done.
+      return Promise.all(out.map(async (r) => ({ ...r, events: await read(r.events) })));
+    },
+
+    async appendToStream(streamId, events, opts = {}) {
+      const [result] = await store.append([{ streamId, events, expectedVersion: opts.expectedVersion ?? "any" }]);
+      return result as AppendResult;
+    },
+
+    async readStream(streamId, opts = {}) {
+      const from = opts.fromVersion ?? 1;
+      const to = opts.toVersion ?? Number.POSITIVE_INFINITY;
+      const until = opts.until?.getTime() ?? Number.POSITIVE_INFINITY;
+      const events = (streams.get(streamId) ?? []).filter(
+        (e) => e.version >= from && e.version <= to && Date.parse(e.occurredAt) <= until,
+      );
+      return read(events.map(strip));
+    },
+
+    async streamVersion(streamId) {
+      return streams.get(streamId)?.length ?? 0;
+    },
+
+    async readAll(opts: ReadAllOptions = {}) {
+      const after: Checkpoint = opts.after ?? START;
+      const afterTx = BigInt(after.transactionId);
+      const limit = opts.batchSize ?? 500;
+      const categories = opts.categories ? new Set(opts.categories) : undefined;
+      const batch = rows
+        .filter((r) => r.transactionId > afterTx || (r.transactionId === afterTx && r.position > after.position))
+        .filter((r) => !categories || categories.has(streamCategory(r.streamId)))
+        .slice(0, limit);
+      const last = batch[batch.length - 1];
+      const checkpoint = last ? { transactionId: String(last.transactionId), position: last.position } : after;
+      return { events: await read(batch.map(strip)), checkpoint };
+    },
+
+    async findEvents(eventIds) {
+      const found = eventIds.flatMap((id) => byId.get(id) ?? []).sort((a, b) => a.position - b.position);
+      return read(found.map(strip));
+    },
+
+    async saveSnapshot(snapshot) {
+      snapshots.set(snapshot.streamId, structuredClone(snapshot));
+    },
+
+    async loadSnapshot(streamId) {
+      const s = snapshots.get(streamId);
+      return s && structuredClone(s);
+    },
+
+    async forgetSubject(subjectId) {
+      await keys.forget(subjectId);
+      // A snapshot may hold the subject's data in clear; it is dropped and rebuilt from (redacted) events.
+      for (const row of rows) if (row.subjectId === subjectId) snapshots.delete(row.streamId);
+    },
+  };
+  return store;
+}

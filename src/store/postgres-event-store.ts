@@ -1,0 +1,212 @@
+import type { Sql, TransactionSql } from "postgres";
+import { assertAppendRequest, finishRead, prepareEvents, replayOf, type PreparedEvent } from "../core/event-pipeline.ts";
+import { START, type AppendRequest, type AppendResult, type EventStore, type Snapshot } from "../core/event-store.ts";
+import { assertExpectedVersion } from "../core/expected-version.ts";
+import { streamCategory, type RecordedEvent } from "../core/messages.ts";
+import { createPersonalData, type KeyStore, type PersonalDataPolicy } from "../core/personal-data.ts";
+import type { Upcasters } from "../core/upcasters.ts";
+import { createPostgresKeyStore } from "./postgres-key-store.ts";
+
+export type PostgresEventStoreOptions = {
+  sql: Sql;
+  upcasters?: Upcasters;
+  personalData?: PersonalDataPolicy;
+  keys?: KeyStore;
+  /** Channel notified once per appending transaction; the relay listens on it. */
+  notifyChannel?: string;
+};
+
+export const DEFAULT_NOTIFY_CHANNEL = "eventline_outbox";
+
+type EventRow = {
+  position: number;
+  transaction_id: string;
+  event_id: string;
+  stream_id: string;
+  version: number;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: RecordedEvent["metadata"];
+  occurred_at: Date;
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function toRecorded(r: EventRow): RecordedEvent {
+  return {
+    eventId: r.event_id,
+    streamId: r.stream_id,
+    version: r.version,
+    position: r.position,
+    type: r.type,
+    schemaVersion: r.schema_version,
+    data: r.data,
+    metadata: r.metadata,
+    occurredAt: r.occurred_at.toISOString(),
+  };
+}
+
+/** The event store on Postgres: append-only events, outbox rows in the same transaction, gap-safe reads. */
+export function createPostgresEventStore(options: PostgresEventStoreOptions): EventStore {
+  const { sql, upcasters } = options;
+  const channel = options.notifyChannel ?? DEFAULT_NOTIFY_CHANNEL;
+  const keys = options.keys ?? createPostgresKeyStore(sql);
+  const personalData = options.personalData ? createPersonalData(options.personalData, keys) : undefined;
+  const read = (events: RecordedEvent[]) => finishRead(events, personalData, upcasters);
+
+  async function writeStream(tx: TransactionSql, request: AppendRequest, prepared: PreparedEvent[]) {
+    const n = prepared.length;
+    // The upsert both locks the stream row and moves its version, so concurrent writers queue here
+    // (a brand-new stream included) and the loser sees the winner's version, never a unique violation.
+    const [{ version }] = (await tx`
+      insert into streams (stream_id, version) values (${request.streamId}, ${n})
+      on conflict (stream_id) do update set version = streams.version + ${n}
+      returning version`) as unknown as [{ version: number }];
+    const actual = version - n;
+    assertExpectedVersion(request.streamId, request.expectedVersion, actual);
+    const rows = await tx<EventRow[]>`
+      with input as (
+        select * from unnest(
+          ${prepared.map((p) => p.eventId)}::uuid[], ${prepared.map((p) => p.type)}::text[],
+          ${prepared.map((p) => p.schemaVersion)}::int[], ${prepared.map((p) => JSON.stringify(p.data))}::text[],
+          ${prepared.map((p) => JSON.stringify(p.metadata))}::text[], ${prepared.map((p) => p.subjectId ?? null)}::text[]
+        ) with ordinality as t(event_id, type, schema_version, data, metadata, subject_id, ord)
+      ), inserted as (
+        insert into events (event_id, stream_id, category, version, type, schema_version, data, metadata, subject_id)
+        select event_id, ${request.streamId}, ${streamCategory(request.streamId)}, ${actual} + ord, type,
+               schema_version, data::jsonb, metadata::jsonb, subject_id
+        from input order by ord
+        returning *
+      ), queued as (
+        insert into outbox (position, event_id, stream_id, version, stream_hash)
+        select position, event_id, stream_id, version, hashtext(stream_id) from inserted
+      )
+      select * from inserted order by position`;
+    return rows;
+  }
+
+  async function appendOnce(requests: AppendRequest[], prepared: PreparedEvent[][]): Promise<AppendResult[]> {
+    const allIds = prepared.flat().map((p) => p.eventId);
+    return sql.begin(async (tx) => {
+      const found = await tx<EventRow[]>`
+        select * from events where event_id = any(${allIds}::uuid[]) order by position`;
+      const foundEvents = found.map(toRecorded);
+      const results = new Map<number, AppendResult>();
+      const rowsByRequest = new Map<number, EventRow[]>();
+      for (const [i, r] of requests.entries()) {
+        const ids = new Set((prepared[i] ?? []).map((p) => p.eventId));
+        const replay = replayOf(
+          { ...r, events: (prepared[i] ?? []).map((p) => ({ type: p.type, data: p.data, eventId: p.eventId })) },
+          foundEvents.filter((e) => ids.has(e.eventId)),
+        );
+        if (replay) results.set(i, replay);
+      }
+      // Streams are locked in a fixed order so two multi-stream appends cannot deadlock.
+      const order = [...requests.keys()].filter((i) => !results.has(i));
+      order.sort((a, b) => ((requests[a]?.streamId ?? "") < (requests[b]?.streamId ?? "") ? -1 : 1));
+      for (const i of order) rowsByRequest.set(i, await writeStream(tx, requests[i] as AppendRequest, prepared[i] ?? []));
+      if (order.length > 0) await tx`select pg_notify(${channel}, '')`;
+      return requests.map((r, i) => {
+        const replay = results.get(i);
+        if (replay) return replay;
+        const rows = rowsByRequest.get(i) ?? [];
+        const last = rows[rows.length - 1] as EventRow;
+        return { streamId: r.streamId, version: last.version, position: last.position, events: rows.map(toRecorded) };
+      });
+    });
+  }
+
+  const store: EventStore = {
+    async append(requests) {
+      for (const r of requests) {
+        assertAppendRequest(r);
+        for (const e of r.events) {
+          if (e.eventId !== undefined && !UUID.test(e.eventId)) throw new TypeError(`eventId ${e.eventId} is not a UUID`);
+        }
+      }
+      const prepared = await Promise.all(requests.map((r) => prepareEvents(r, personalData)));
+      const ids = prepared.flat().map((p) => p.eventId);
+      if (new Set(ids).size !== ids.length) throw new TypeError("an event id appears twice in one append");
+      let results: AppendResult[];
+      try {
+        results = await appendOnce(requests, prepared);
+      } catch (error) {
+        // Another transaction stored one of these event ids while we were writing: now it is a replay.
+        if ((error as { constraint_name?: string }).constraint_name !== "events_event_id_unique") throw error;
+        results = await appendOnce(requests, prepared);
+      }
+      return Promise.all(results.map(async (r) => ({ ...r, events: await read(r.events) })));
+    },
+
+    async appendToStream(streamId, events, opts = {}) {
+      const [result] = await store.append([{ streamId, events, expectedVersion: opts.expectedVersion ?? "any" }]);
+      return result as AppendResult;
+    },
+
+    async readStream(streamId, opts = {}) {
+      const rows = await sql<EventRow[]>`
+        select * from events
+        where stream_id = ${streamId}
+          and version >= ${opts.fromVersion ?? 1}
+          ${opts.toVersion !== undefined ? sql`and version <= ${opts.toVersion}` : sql``}
+          ${opts.until ? sql`and occurred_at <= ${opts.until}` : sql``}
+        order by version`;
+      return read(rows.map(toRecorded));
+    },
+
+    async streamVersion(streamId) {
+      const [row] = await sql<{ version: number }[]>`select version from streams where stream_id = ${streamId}`;
+      return row?.version ?? 0;
+    },
+
+    async readAll(opts = {}) {
+      const after = opts.after ?? START;
+      // Only rows written by transactions older than every transaction still running are visible in
+      // order; a slow transaction holds readers back instead of being skipped when it commits.
+      const rows = await sql<EventRow[]>`
+        select * from events
+        where (transaction_id, position) > (${after.transactionId}::xid8, ${after.position})
+          and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ${opts.categories ? sql`and category = any(${opts.categories}::text[])` : sql``}
+        order by transaction_id, position
+        limit ${opts.batchSize ?? 500}`;
+      const last = rows[rows.length - 1];
+      const checkpoint = last ? { transactionId: String(last.transaction_id), position: last.position } : after;
+      return { events: await read(rows.map(toRecorded)), checkpoint };
+    },
+
+    async findEvents(eventIds) {
+      const valid = eventIds.filter((id) => UUID.test(id));
+      if (valid.length === 0) return [];
+      const rows = await sql<EventRow[]>`select * from events where event_id = any(${valid}::uuid[]) order by position`;
+      return read(rows.map(toRecorded));
+    },
+
+    async saveSnapshot(s) {
+      await sql`
+        insert into snapshots (stream_id, version, schema_version, state)
+        values (${s.streamId}, ${s.version}, ${s.schemaVersion}, ${sql.json(s.state as never)})
+        on conflict (stream_id) do update
+          set version = excluded.version, schema_version = excluded.schema_version, state = excluded.state,
+              created_at = now()
+          where snapshots.version <= excluded.version or snapshots.schema_version <> excluded.schema_version`;
+    },
+
+    async loadSnapshot(streamId) {
+      const [row] = await sql<{ version: number; schema_version: number; state: unknown }[]>`
+        select version, schema_version, state from snapshots where stream_id = ${streamId}`;
+      return row
+        ? ({ streamId, version: row.version, schemaVersion: row.schema_version, state: row.state } satisfies Snapshot)
+        : undefined;
+    },
+
+    async forgetSubject(subjectId) {
+      // The key goes first: from that moment every sealed field of the subject is unreadable. Snapshots
+      // of the subject's streams may hold those fields in clear, so they go too and are rebuilt from events.
+      await keys.forget(subjectId);
+      await sql`delete from snapshots where stream_id in (select stream_id from events where subject_id = ${subjectId})`;
+    },
+  };
+  return store;
+}

@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { ConcurrencyError } from "../../src/core/errors.ts";
+import type { Checkpoint, EventStore } from "../../src/core/event-store.ts";
+import { handleCommand } from "../../src/core/handle-command.ts";
+import { loadState } from "../../src/core/load-state.ts";
+import { Upcasters } from "../../src/core/upcasters.ts";
+import { connect } from "../../src/store/connect.ts";
+import { listMigrations, migrate } from "../../src/store/migrate.ts";
+import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
+import { counter } from "../support/counter-decider.ts";
+import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
+
+const added = (amount: number) => ({ type: "Added", data: { amount } });
+const stream = () => `counter-${crypto.randomUUID()}`;
+
+let db: TestDatabase;
+let store: EventStore;
+const channel = `outbox_${crypto.randomUUID().slice(0, 8)}`;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  store = createPostgresEventStore({ sql: db.sql, notifyChannel: channel });
+});
+afterAll(async () => db.drop());
+
+async function counts(streamId: string) {
+  const [row] = await db.sql<{ events: number; outbox: number }[]>`
+    select (select count(*)::int from events where stream_id = ${streamId}) as events,
+           (select count(*)::int from outbox where stream_id = ${streamId}) as outbox`;
+  return row;
+}
+
+async function readEverything(from: Checkpoint) {
+  const events = [];
+  let checkpoint = from;
+  for (;;) {
+    const batch = await store.readAll({ after: checkpoint, batchSize: 1000 });
+    if (batch.events.length === 0) return { events, checkpoint };
+    events.push(...batch.events);
+    checkpoint = batch.checkpoint;
+  }
+}
+
+describe("the Postgres event store", () => {
+  it("writes one outbox row per event and one NOTIFY per appending transaction", async () => {
+    const heard: string[] = [];
+    const listener = await db.sql.listen(channel, (payload) => heard.push(payload));
+    const s = stream();
+    await store.appendToStream(s, [added(1), added(2), added(3)]);
+    await Bun.sleep(200);
+    await listener.unlisten();
+    expect(await counts(s)).toEqual({ events: 3, outbox: 3 });
+    expect(heard).toHaveLength(1);
+  });
+
+  it("leaves no event, no outbox row and no NOTIFY behind when an append fails", async () => {
+    const s = stream();
+    await store.appendToStream(s, [added(1)]);
+    const heard: string[] = [];
+    const listener = await db.sql.listen(channel, (payload) => heard.push(payload));
+    await expect(store.appendToStream(s, [added(2), added(3)], { expectedVersion: "no_stream" })).rejects.toBeInstanceOf(
+      ConcurrencyError,
+    );
+    await expect(store.appendToStream(s, [{ type: "Added", data: { bad: 1n } }])).rejects.toThrow();
+    await Bun.sleep(300);
+    expect(await counts(s)).toEqual({ events: 1, outbox: 1 });
+    expect(heard).toHaveLength(0);
+    // The listener does hear a successful append, so the silence above means something.
+    await store.appendToStream(s, [added(4)]);
+    await Bun.sleep(200);
+    await listener.unlisten();
+    expect(heard).toHaveLength(1);
+  });
+
+  it("adds no event and no outbox row when an event id is appended again", async () => {
+    const s = stream();
+    const eventId = crypto.randomUUID();
+    const first = await store.appendToStream(s, [{ ...added(1), eventId }]);
+    const again = await store.appendToStream(s, [{ ...added(1), eventId }], { expectedVersion: 5 });
+    expect([again.version, again.position]).toEqual([first.version, first.position]);
+    expect(await counts(s)).toEqual({ events: 1, outbox: 1 });
+  });
+
+  it("gives one winner when two concurrent appends race on a brand-new stream", async () => {
+    const s = stream();
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => store.appendToStream(s, [added(i)], { expectedVersion: "no_stream" })),
+    );
+    expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+    for (const o of outcomes) if (o.status === "rejected") expect(o.reason).toBeInstanceOf(ConcurrencyError);
+    expect(await counts(s)).toEqual({ events: 1, outbox: 1 });
+  });
+
+  it("never lets a whole-log reader skip an event whose transaction commits late", async () => {
+    const { checkpoint: start } = await readEverything({ transactionId: "0", position: 0 });
+    const late = stream();
+    // This transaction takes a position first and commits last: a position-ordered reader would skip it.
+    const slow = await db.sql.reserve();
+    await slow`begin`;
+    await slow`insert into events (event_id, stream_id, category, version, type, data, metadata)
+               values (${crypto.randomUUID()}, ${late}, 'counter', 1, 'Added', '{"amount":1}', '{"correlationId":"x","causationId":"x"}')`;
+    const fast = stream();
+    await store.appendToStream(fast, [added(2)]);
+    await store.appendToStream(fast, [added(3)]);
+    const whileOpen = await readEverything(start);
+    expect(whileOpen.events).toHaveLength(0);
+    await slow`commit`;
+    slow.release();
+    const afterCommit = await readEverything(whileOpen.checkpoint);
+    expect(afterCommit.events.map((e) => [e.streamId, e.version])).toEqual([
+      [late, 1],
+      [fast, 1],
+      [fast, 2],
+    ]);
+    const positions = afterCommit.events.map((e) => e.position);
+    expect(positions[0]).toBeLessThan(positions[1] as number);
+  });
+
+  it("loads a 10,000-event stream through its snapshot, reading at most 100 events", async () => {
+    const s = stream();
+    const decider = { ...counter, snapshot: { every: 100, schemaVersion: 1 } };
+    for (let v = 0; v < 9_990; v += 1_000) {
+      await store.appendToStream(
+        s,
+        Array.from({ length: Math.min(1_000, 9_990 - v) }, () => added(1)),
+      );
+    }
+    for (let i = 0; i < 20; i++) await handleCommand(store, decider, s, { type: "Add", data: { amount: 1 } });
+    const loaded = await loadState(store, decider, s);
+    expect(loaded.version).toBe(10_010);
+    expect(loaded.state.total).toBe(10_010);
+    expect(loaded.eventsRead).toBeLessThanOrEqual(100);
+    expect((await loadState(store, counter, s)).eventsRead).toBe(10_010);
+  });
+
+  it("never rewrites stored rows when reading through upcasters", async () => {
+    const s = stream();
+    await store.appendToStream(s, [added(4)]);
+    const upcasting = createPostgresEventStore({
+      sql: db.sql,
+      upcasters: new Upcasters([{ type: "Added", fromVersion: 1, upcast: (d) => ({ ...(d as object), currency: "EUR" }) }]),
+    });
+    expect((await upcasting.readStream(s))[0]?.data).toEqual({ amount: 4, currency: "EUR" });
+    const [raw] = await db.sql<{ schema_version: number; data: unknown }[]>`
+      select schema_version, data from events where stream_id = ${s}`;
+    expect(raw).toEqual({ schema_version: 1, data: { amount: 4 } });
+  });
+
+  it("keeps personal fields out of every table in clear text, outbox included", async () => {
+    const pii = createPostgresEventStore({
+      sql: db.sql,
+      personalData: { Registered: { subject: (d) => String(d.customerId), fields: ["email"] } },
+    });
+    const customerId = crypto.randomUUID();
+    const email = `secret-${customerId}@example.com`;
+    await pii.appendToStream(`customer-${customerId}`, [{ type: "Registered", data: { customerId, email } }]);
+    const [hit] = await db.sql<{ n: number }[]>`
+      select (select count(*) from events where data::text like ${`%${email}%`} or metadata::text like ${`%${email}%`})
+           + (select count(*) from outbox o where o::text like ${`%${email}%`}) as n`;
+    expect(Number(hit?.n)).toBe(0);
+    expect((await pii.readStream(`customer-${customerId}`))[0]?.data).toEqual({ customerId, email });
+  });
+
+  it("applies migrations once when several processes start at the same time", async () => {
+    const schema = `m_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    const admin = connect(db.url, { max: 1 });
+    await admin.unsafe(`create schema ${schema}`);
+    const pools = Array.from({ length: 4 }, () => connect(db.url, { max: 1, schema }));
+    try {
+      const applied = await Promise.all(pools.map((p) => migrate(p)));
+      expect(applied.flat()).toEqual(listMigrations().map((m) => m.name));
+      const [row] = await admin.unsafe(`select count(*)::int as n from ${schema}.eventline_migrations`);
+      expect(row?.n).toBe(listMigrations().length);
+    } finally {
+      await Promise.all(pools.map((p) => p.end()));
+      await admin.unsafe(`drop schema ${schema} cascade`);
+      await admin.end();
+    }
+  });
+});
