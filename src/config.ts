@@ -26,6 +26,7 @@ const int = (fallback: number, min: number, max: number) =>
 const ConfigSchema = v.object({
   DATABASE_URL: url(["postgres", "postgresql"]),
   READ_DATABASE_URL: v.optional(url(["postgres", "postgresql"])),
+  DATABASE_SCHEMA: v.optional(v.pipe(v.string(), v.regex(/^[a-z_][a-z0-9_]*$/, "must be a lower-case identifier"))),
   AMQP_URL: url(["amqp", "amqps"]),
   HOST: v.optional(v.pipe(v.string(), v.minLength(1)), "127.0.0.1"),
   PORT: int(3000, 0, 65535),
@@ -37,18 +38,29 @@ const ConfigSchema = v.object({
   RELAY_MAX_ATTEMPTS: int(10, 1, 1000),
   RELAY_PARTITIONS: int(16, 1, 1024),
   DB_POOL_MAX: int(10, 1, 500),
+  RELAY_METRICS_PORT: int(9464, 0, 65535),
+  NOTIFY_CHANNEL: v.optional(
+    v.pipe(v.string(), v.regex(/^[a-z_][a-z0-9_]*$/, "must be a lower-case identifier")),
+    "eventline_outbox",
+  ),
+  // Fault injection for the failure tests; never set in production.
+  EVENTLINE_FAULT: v.optional(v.picklist(["relay-crash-after-confirm"], "is not a known fault")),
 });
 
 export type Config = {
   databaseUrl: string;
   readDatabaseUrl: string;
+  /** Schema for eventline's tables (default: the connection's search_path, usually public). */
+  databaseSchema?: string;
   amqpUrl: string;
   host: string;
   port: number;
   eventsExchange: string;
   adminToken?: string;
   logLevel: "debug" | "info" | "warn" | "error";
-  relay: { pollMs: number; batchSize: number; maxAttempts: number; partitions: number };
+  relay: { pollMs: number; batchSize: number; maxAttempts: number; partitions: number; metricsPort: number };
+  notifyChannel: string;
+  fault?: "relay-crash-after-confirm";
   dbPoolMax: number;
 };
 
@@ -59,7 +71,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(
       parsed.issues.map((issue) => {
         const key = issue.path?.map((p) => String(p.key)).join(".") ?? "environment";
-        return `${key} ${issue.message}`;
+        return issue.input === undefined ? `${key} is required` : `${key} ${issue.message}`;
       }),
     );
   }
@@ -67,6 +79,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return {
     databaseUrl: c.DATABASE_URL,
     readDatabaseUrl: c.READ_DATABASE_URL ?? c.DATABASE_URL,
+    databaseSchema: c.DATABASE_SCHEMA,
     amqpUrl: c.AMQP_URL,
     host: c.HOST,
     port: c.PORT,
@@ -78,7 +91,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       batchSize: c.RELAY_BATCH_SIZE,
       maxAttempts: c.RELAY_MAX_ATTEMPTS,
       partitions: c.RELAY_PARTITIONS,
+      metricsPort: c.RELAY_METRICS_PORT,
     },
+    notifyChannel: c.NOTIFY_CHANNEL,
+    fault: c.EVENTLINE_FAULT,
     dbPoolMax: c.DB_POOL_MAX,
   };
 }

@@ -1,0 +1,81 @@
+/**
+ * The local run: starts Postgres and RabbitMQ when needed, applies migrations, then runs each process
+ * role as its own child process with prefixed output. Ctrl-C (or SIGTERM) stops the children, waits for
+ * them, and stops the servers too when this run was the one that started them.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dirname, "..");
+const infra = join(root, "scripts", "infra");
+const state = process.env.EVENTLINE_HOME ?? join(root, ".eventline");
+/** The long-running processes of a local run; each is deployed separately in production. */
+const roles = (process.env.EVENTLINE_DEV_ROLES ?? "api,relay").split(",").filter(Boolean);
+
+function run(args: string[]): { status: number | null; stdout: string } {
+  const r = spawnSync("bash", [infra, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  return { status: r.status, stdout: r.stdout };
+}
+
+const before = run(["status"]).stdout;
+const externallyGiven = Boolean(process.env.DATABASE_URL && process.env.AMQP_URL);
+if (run(["up"]).status !== 0) process.exit(1);
+const weStartedServers = !externallyGiven && !/postgres: running[\s\S]*rabbitmq: running/.test(before);
+
+const envFile = join(state, "infra.env");
+const env: Record<string, string | undefined> = { ...process.env };
+if (existsSync(envFile)) {
+  for (const line of readFileSync(envFile, "utf8").split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0 && !process.env[line.slice(0, eq)]) env[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+}
+
+const migrate = spawnSync(process.execPath, [join(root, "src", "main.ts"), "migrate"], { env, stdio: "inherit" });
+if (migrate.status !== 0) {
+  if (weStartedServers) run(["down"]);
+  process.exit(migrate.status ?? 1);
+}
+
+const children = roles.map((role) => {
+  // detached: a child gets its own process group, so one Ctrl-C reaches it once, through us.
+  const child = spawn(process.execPath, [join(root, "src", "main.ts"), ...role.split(" ")], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  const prefix = `[${role}] `;
+  for (const stream of [child.stdout, child.stderr]) {
+    let rest = "";
+    stream.on("data", (chunk: Buffer) => {
+      const lines = (rest + chunk.toString()).split("\n");
+      rest = lines.pop() ?? "";
+      for (const line of lines) process.stdout.write(prefix + line + "\n");
+    });
+  }
+  child.on("exit", (code, signal) => {
+    process.stdout.write(`${prefix}exited (${signal ?? code})\n`);
+    if (!stopping) void stop(1);
+  });
+  return child;
+});
+
+let stopping = false;
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  const exited = children.map((c) =>
+    c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once("exit", r)),
+  );
+  for (const c of children) if (c.pid && c.exitCode === null) c.kill("SIGTERM");
+  const timer = setTimeout(() => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  }, 20_000);
+  await Promise.all(exited);
+  clearTimeout(timer);
+  if (weStartedServers) run(["down"]);
+  process.exit(code);
+}
+process.on("SIGINT", () => void stop(0));
+process.on("SIGTERM", () => void stop(0));

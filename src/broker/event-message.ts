@@ -1,0 +1,35 @@
+import type { Options } from "amqplib";
+import { type RecordedEvent, streamCategory } from "../core/messages.ts";
+
+export type EventMessage = { routingKey: string; content: Buffer; options: Options.Publish };
+
+/** `<category>.<EventType>`: consumers bind patterns such as `order.*` or `#.OrderPlaced`. */
+export function routingKeyOf(event: Pick<RecordedEvent, "streamId" | "type">): string {
+  return `${streamCategory(event.streamId)}.${event.type}`;
+}
+
+/** The AMQP form of a recorded event: the envelope as JSON, with the ids consumers need as properties. */
+export function toEventMessage(event: RecordedEvent): EventMessage {
+  const headers: Record<string, unknown> = {
+    "x-stream-id": event.streamId,
+    "x-stream-version": event.version,
+    "x-global-position": event.position,
+    "x-schema-version": event.schemaVersion,
+    "x-causation-id": event.metadata.causationId,
+  };
+  if (event.metadata.traceparent) headers.traceparent = event.metadata.traceparent;
+  return {
+    routingKey: routingKeyOf(event),
+    content: Buffer.from(JSON.stringify(event)),
+    options: {
+      persistent: true,
+      mandatory: true,
+      messageId: event.eventId,
+      type: event.type,
+      contentType: "application/json",
+      timestamp: Math.floor(Date.parse(event.occurredAt) / 1000),
+      correlationId: event.metadata.correlationId,
+      headers,
+    },
+  };
+}

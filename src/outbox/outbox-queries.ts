@@ -1,0 +1,127 @@
+import type { Sql, TransactionSql } from "postgres";
+import type { RecordedEvent } from "../core/messages.ts";
+
+export type OutboxRow = RecordedEvent & { attempts: number };
+
+type Row = {
+  position: number;
+  event_id: string;
+  stream_id: string;
+  version: number;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: RecordedEvent["metadata"];
+  occurred_at: Date;
+  attempts: number;
+};
+
+/**
+ * Takes the advisory lock of every partition no other relay holds, for this transaction only. The lock
+ * space is per schema, so relays of different deployments in one database never block each other.
+ */
+export async function lockPartitions(tx: TransactionSql, partitions: number): Promise<number[]> {
+  const rows = await tx<{ p: number }[]>`
+    select p from generate_series(0, ${partitions - 1}::int) as p
+    where pg_try_advisory_xact_lock(hashtext('eventline.relay.' || current_schema()), p)`;
+  return rows.map((r) => r.p);
+}
+
+/**
+ * The next rows to publish from the given partitions, in position order. A row is only due when no earlier
+ * row of its stream is parked or waiting out a backoff, so a stream never overtakes itself.
+ */
+export async function claimBatch(tx: TransactionSql, partitions: number, owned: number[], limit: number): Promise<OutboxRow[]> {
+  const rows = await tx<Row[]>`
+    select o.position, o.event_id, o.stream_id, o.version, o.attempts,
+           e.type, e.schema_version, e.data, e.metadata, e.occurred_at
+    from outbox o join events e on e.position = o.position
+    where ((o.stream_hash % ${partitions}::int) + ${partitions}::int) % ${partitions}::int = any(${owned}::int[])
+      and o.parked_at is null
+      and o.next_attempt_at <= now()
+      and not exists (
+        select 1 from outbox b
+        where b.stream_id = o.stream_id and b.version < o.version
+          and (b.parked_at is not null or b.next_attempt_at > now()))
+    order by o.position
+    limit ${limit}`;
+  return rows.map((r) => ({
+    eventId: r.event_id,
+    streamId: r.stream_id,
+    version: r.version,
+    position: r.position,
+    type: r.type,
+    schemaVersion: r.schema_version,
+    data: r.data,
+    metadata: r.metadata,
+    occurredAt: r.occurred_at.toISOString(),
+    attempts: r.attempts,
+  }));
+}
+
+/** Confirmed rows leave the table, which keeps it small under constant load. */
+export async function deletePublished(tx: TransactionSql, positions: number[]): Promise<void> {
+  if (positions.length > 0) await tx`delete from outbox where position = any(${positions}::int8[])`;
+}
+
+export type Failure = { position: number; error: string };
+
+/**
+ * Records failed attempts with exponential backoff and jitter; a row that reaches `maxAttempts` parks its
+ * stream. Returns the streams parked now.
+ */
+export async function recordFailures(
+  tx: TransactionSql,
+  failures: Failure[],
+  maxAttempts: number,
+  backoff: { baseMs: number; maxMs: number },
+): Promise<string[]> {
+  if (failures.length === 0) return [];
+  const rows = await tx<{ stream_id: string; parked: boolean }[]>`
+    update outbox o set
+      attempts = o.attempts + 1,
+      last_error = f.error,
+      next_attempt_at = now() + make_interval(secs => least(${backoff.maxMs}::float8, ${backoff.baseMs}::float8 * 2 ^ o.attempts)
+                                                       * (0.5 + random() / 2) / 1000),
+      parked_at = case when o.attempts + 1 >= ${maxAttempts}::int then now() end
+    from unnest(${failures.map((f) => f.position)}::int8[], ${failures.map((f) => f.error)}::text[]) as f(position, error)
+    where o.position = f.position
+    returning o.stream_id, o.parked_at is not null as parked`;
+  return rows.filter((r) => r.parked).map((r) => r.stream_id);
+}
+
+export type OutboxStatus = {
+  depth: number;
+  oldestAgeSeconds: number;
+  parked: { streamId: string; version: number; attempts: number; lastError: string | null; parkedAt: Date }[];
+};
+
+export async function outboxStatus(sql: Sql): Promise<OutboxStatus> {
+  const [summary] = await sql<{ depth: number; oldest: number | null }[]>`
+    select count(*)::int as depth, extract(epoch from now() - min(created_at))::float8 as oldest from outbox`;
+  const parked = await sql<
+    { stream_id: string; version: number; attempts: number; last_error: string | null; parked_at: Date }[]
+  >`
+    select stream_id, version, attempts, last_error, parked_at from outbox where parked_at is not null order by parked_at`;
+  return {
+    depth: summary?.depth ?? 0,
+    oldestAgeSeconds: summary?.oldest ?? 0,
+    parked: parked.map((p) => ({
+      streamId: p.stream_id,
+      version: p.version,
+      attempts: p.attempts,
+      lastError: p.last_error,
+      parkedAt: p.parked_at,
+    })),
+  };
+}
+
+/** An operator's release of a parked stream: its rows are due again with a fresh attempt count. */
+export async function releaseStream(sql: Sql, streamId: string, notifyChannel = "eventline_outbox"): Promise<number> {
+  const rows = await sql`
+    update outbox set parked_at = null, attempts = 0, next_attempt_at = now(), last_error = null
+    where stream_id = ${streamId} and (parked_at is not null or attempts > 0)
+    returning position`;
+  if (rows.length > 0) await sql`select pg_notify(${notifyChannel}, '')`;
+  return rows.length;
+}

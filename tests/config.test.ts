@@ -1,0 +1,40 @@
+import { describe, expect, it } from "bun:test";
+import { loadConfig } from "../src/config.ts";
+import { ConfigError } from "../src/core/errors.ts";
+
+const valid = { DATABASE_URL: "postgres://u:p@127.0.0.1:5432/db", AMQP_URL: "amqp://u:p@127.0.0.1:5672" };
+
+describe("configuration", () => {
+  it("applies sensible defaults to a minimal environment", () => {
+    const config = loadConfig(valid);
+    expect(config).toMatchObject({
+      port: 3000,
+      host: "127.0.0.1",
+      eventsExchange: "eventline.events",
+      readDatabaseUrl: valid.DATABASE_URL,
+      relay: { pollMs: 1000, batchSize: 500, maxAttempts: 10, partitions: 16 },
+    });
+    expect(config.adminToken).toBeUndefined();
+  });
+
+  it("reports every bad or missing variable, one line each", () => {
+    const error = (() => {
+      try {
+        loadConfig({ AMQP_URL: "http://nope", PORT: "eighty", ADMIN_TOKEN: "short" });
+      } catch (e) {
+        return e;
+      }
+    })() as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.problems).toEqual([
+      "DATABASE_URL is required",
+      "AMQP_URL must start with amqp:// or amqps://",
+      "PORT must be a whole number",
+      "ADMIN_TOKEN must be at least 16 characters",
+    ]);
+  });
+
+  it("rejects a port out of range", () => {
+    expect(() => loadConfig({ ...valid, PORT: "70000" })).toThrow("PORT must be at most 65535");
+  });
+});

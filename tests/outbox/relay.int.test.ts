@@ -1,0 +1,193 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { connectBroker } from "../../src/broker/amqp-connection.ts";
+import type { EventStore } from "../../src/core/event-store.ts";
+import { createLogger } from "../../src/log.ts";
+import { outboxStatus, releaseStream } from "../../src/outbox/outbox-queries.ts";
+import { createRelay, type RelayOptions } from "../../src/outbox/relay.ts";
+import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
+import { amqpUrl, createCollector, versionsByStream } from "../support/amqp.ts";
+import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
+
+const quiet = createLogger({ role: "test" }, "error");
+const exchange = `test.events.${crypto.randomUUID().slice(0, 8)}`;
+const notifyChannel = `relay_${crypto.randomUUID().slice(0, 8)}`;
+let db: TestDatabase;
+let store: EventStore;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  store = createPostgresEventStore({ sql: db.sql, notifyChannel });
+});
+afterAll(async () => db.drop());
+
+function startRelay(overrides: Partial<RelayOptions> = {}) {
+  const broker = connectBroker(amqpUrl(), quiet, "test-relay");
+  const relay = createRelay({
+    sql: db.sql,
+    broker,
+    log: quiet,
+    exchange,
+    notifyChannel,
+    partitions: 8,
+    batchSize: 100,
+    maxAttempts: 5,
+    pollMs: 200,
+    ...overrides,
+  });
+  return {
+    relay,
+    async start() {
+      await broker.connect?.();
+      await relay.start();
+      return this;
+    },
+    async stop() {
+      await relay.stop();
+      await broker.close();
+    },
+  };
+}
+
+async function depth(streamId?: string) {
+  if (!streamId) return (await outboxStatus(db.sql)).depth;
+  const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from outbox where stream_id = ${streamId}`;
+  return row?.n ?? 0;
+}
+
+async function appendMany(streams: string[], perStream: number) {
+  const ids: string[] = [];
+  for (let v = 0; v < perStream; v++) {
+    const results = await Promise.all(streams.map((s) => store.appendToStream(s, [{ type: "Ticked", data: { v } }])));
+    ids.push(...results.flatMap((r) => r.events.map((e) => e.eventId)));
+  }
+  return ids;
+}
+
+function expectInStreamOrder(received: Parameters<typeof versionsByStream>[0]) {
+  for (const [, versions] of versionsByStream(received)) {
+    const firstSeen = versions.filter((v, i) => versions.indexOf(v) === i);
+    expect(firstSeen).toEqual([...firstSeen].sort((a, b) => a - b));
+  }
+}
+
+describe("the outbox relay", () => {
+  it("delivers every committed event with its envelope, routing key and headers, in stream order", async () => {
+    const collector = await createCollector(exchange);
+    const r = await startRelay().start();
+    try {
+      const streams = Array.from({ length: 10 }, () => `clock-${crypto.randomUUID()}`);
+      const ids = await appendMany(streams, 20);
+      await collector.until(() => new Set(collector.received.map((m) => m.messageId)).size >= ids.length);
+      expect(new Set(collector.received.map((m) => m.messageId))).toEqual(new Set(ids));
+      expectInStreamOrder(collector.received);
+      const first = collector.received[0]?.message;
+      expect(first?.fields.routingKey).toBe("clock.Ticked");
+      expect(first?.properties).toMatchObject({ contentType: "application/json", type: "Ticked", deliveryMode: 2 });
+      const body = JSON.parse(String(first?.content));
+      expect(body).toMatchObject({ eventId: first?.properties.messageId, type: "Ticked", data: { v: 0 } });
+      expect(first?.properties.headers).toMatchObject({ "x-stream-version": 1, "x-schema-version": 1 });
+      expect(first?.properties.correlationId).toBe(body.metadata.correlationId);
+      await Bun.sleep(100);
+      expect(await depth()).toBe(0);
+    } finally {
+      await r.stop();
+      await collector.close();
+    }
+  });
+
+  it("wakes on NOTIFY instead of waiting for the poll", async () => {
+    const collector = await createCollector(exchange);
+    const r = await startRelay({ pollMs: 60_000 }).start();
+    try {
+      await Bun.sleep(300); // the relay is now asleep with a minute to go
+      const started = Date.now();
+      const [event] = (await store.appendToStream(`clock-${crypto.randomUUID()}`, [{ type: "Ticked", data: {} }])).events;
+      await collector.until(() => collector.received.some((m) => m.messageId === event?.eventId), 5_000);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      await r.stop();
+      await collector.close();
+    }
+  });
+
+  it("keeps every event and per-stream order with two relays on the same outbox", async () => {
+    const collector = await createCollector(exchange);
+    const a = await startRelay({ batchSize: 7 }).start();
+    const b = await startRelay({ batchSize: 7 }).start();
+    try {
+      const streams = Array.from({ length: 6 }, () => `clock-${crypto.randomUUID()}`);
+      const ids = await appendMany(streams, 40);
+      await collector.until(() => new Set(collector.received.map((m) => m.messageId)).size >= ids.length, 30_000);
+      expect(new Set(collector.received.map((m) => m.messageId))).toEqual(new Set(ids));
+      expectInStreamOrder(collector.received);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await collector.close();
+    }
+  });
+
+  it("parks a stream whose events keep coming back unroutable while other streams flow, until released", async () => {
+    const collector = await createCollector(exchange, "clock.#");
+    const r = await startRelay({ maxAttempts: 3, backoff: { baseMs: 10, maxMs: 50 }, pollMs: 50 }).start();
+    try {
+      const poison = `orphan-${crypto.randomUUID()}`;
+      await store.appendToStream(poison, [
+        { type: "Lost", data: {} },
+        { type: "Lost", data: {} },
+      ]);
+      const deadline = Date.now() + 10_000;
+      while (!(await outboxStatus(db.sql)).parked.some((p) => p.streamId === poison)) {
+        if (Date.now() > deadline) throw new Error("the poison stream was never parked");
+        await Bun.sleep(50);
+      }
+      const parked = (await outboxStatus(db.sql)).parked.find((p) => p.streamId === poison);
+      expect(parked).toMatchObject({ version: 1, attempts: 3, lastError: "unroutable: orphan.Lost" });
+      // Other streams keep flowing past the parked one.
+      const healthy = `clock-${crypto.randomUUID()}`;
+      const [ok] = (await store.appendToStream(healthy, [{ type: "Ticked", data: {} }])).events;
+      await collector.until(() => collector.received.some((m) => m.messageId === ok?.eventId), 5_000);
+      // The parked stream's later event waits behind its head; after a binding and a release, both arrive in order.
+      await collector.bind("orphan.#");
+      expect(await releaseStream(db.sql, poison, notifyChannel)).toBe(1);
+      await collector.until(() => collector.received.filter((m) => m.streamId === poison).length >= 2, 5_000);
+      expect(collector.received.filter((m) => m.streamId === poison).map((m) => m.version)).toEqual([1, 2]);
+    } finally {
+      await r.stop();
+      await collector.close();
+    }
+  });
+
+  it("publishes again after the relay is killed between the broker's confirm and the row's deletion", async () => {
+    const collector = await createCollector(exchange);
+    const env = {
+      ...process.env,
+      DATABASE_SCHEMA: db.schema,
+      EVENTS_EXCHANGE: exchange,
+      NOTIFY_CHANNEL: notifyChannel,
+      RELAY_METRICS_PORT: "0",
+      LOG_LEVEL: "error",
+    };
+    const streamId = `clock-${crypto.randomUUID()}`;
+    const [event] = (await store.appendToStream(streamId, [{ type: "Ticked", data: {} }])).events;
+    const crashing = Bun.spawn([process.execPath, "src/main.ts", "relay"], {
+      env: { ...env, EVENTLINE_FAULT: "relay-crash-after-confirm" },
+      stdout: "ignore",
+      stderr: "inherit",
+    });
+    expect(await crashing.exited).not.toBe(0);
+    expect(crashing.signalCode).toBe("SIGKILL");
+    await collector.until(() => collector.received.some((m) => m.messageId === event?.eventId));
+    expect(await depth(streamId)).toBe(1);
+    const healthy = Bun.spawn([process.execPath, "src/main.ts", "relay"], { env, stdout: "ignore", stderr: "inherit" });
+    try {
+      await collector.until(() => collector.received.filter((m) => m.messageId === event?.eventId).length === 2);
+      const deadline = Date.now() + 5_000;
+      while ((await depth(streamId)) > 0 && Date.now() < deadline) await Bun.sleep(50);
+      expect(await depth(streamId)).toBe(0);
+    } finally {
+      healthy.kill("SIGTERM");
+      expect(await healthy.exited).toBe(0);
+      await collector.close();
+    }
+  });
+});
