@@ -84,11 +84,11 @@ async function runApi(config: Config, log: Logger): Promise<void> {
 }
 
 /** A long-running process's own small HTTP port: /health and /metrics, so it can be probed and scraped. */
-function serveProbe(port: number, registry: Registry, log: Logger) {
+function serveProbe(host: string, port: number, registry: Registry, log: Logger) {
   const probe = new Hono();
   probe.get("/health", (c) => c.json({ status: "ok" }));
   probe.get("/metrics", async (c) => c.text(await registry.metrics(), 200, { "content-type": registry.contentType }));
-  const server = Bun.serve({ hostname: "127.0.0.1", port, fetch: probe.fetch });
+  const server = Bun.serve({ hostname: host, port, fetch: probe.fetch });
   log("info", "probe listening", { url: server.url.href });
   return server;
 }
@@ -114,7 +114,7 @@ async function runRelay(config: Config, log: Logger): Promise<void> {
           }
         : undefined,
   });
-  const probe = serveProbe(config.relay.metricsPort, registry, log);
+  const probe = serveProbe(config.host, config.relay.metricsPort, registry, log);
   await relay.start();
   onShutdown(log, async () => {
     await relay.stop();

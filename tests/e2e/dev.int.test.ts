@@ -1,0 +1,61 @@
+import { describe, expect, it } from "bun:test";
+import { spawn } from "node:child_process";
+import { connect } from "node:net";
+import { join } from "node:path";
+
+const root = join(import.meta.dirname, "..", "..");
+
+function freePort(): number {
+  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = server.port as number;
+  server.stop(true);
+  return port;
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: "127.0.0.1", port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on("error", () => resolve(false));
+  });
+}
+
+describe("the dev command", () => {
+  it("serves GET /health with 200 and stops every process it started on Ctrl-C", async () => {
+    const apiPort = freePort();
+    const probePort = freePort();
+    const dev = spawn("bash", [join(root, "scripts", "dev")], {
+      env: { ...process.env, PORT: String(apiPort), RELAY_METRICS_PORT: String(probePort), LOG_LEVEL: "warn" },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let output = "";
+    dev.stdout.on("data", (c: Buffer) => {
+      output += c.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => dev.on("exit", (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 60_000;
+      let status = 0;
+      while (Date.now() < deadline) {
+        status = await fetch(`http://127.0.0.1:${apiPort}/health`).then(
+          (r) => r.status,
+          () => 0,
+        );
+        if (status === 200 && (await listening(probePort))) break;
+        await Bun.sleep(200);
+      }
+      expect(status).toBe(200);
+      expect(await fetch(`http://127.0.0.1:${probePort}/health`).then((r) => r.status)).toBe(200);
+      dev.kill("SIGINT");
+      expect(await exited).toBe(0);
+      expect(await listening(apiPort)).toBe(false);
+      expect(await listening(probePort)).toBe(false);
+      expect(output).toContain("[api] exited");
+      expect(output).toContain("[relay] exited");
+    } finally {
+      if (dev.exitCode === null) dev.kill("SIGKILL");
+    }
+  }, 90_000);
+});
