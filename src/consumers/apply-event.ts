@@ -1,0 +1,71 @@
+import type { Sql, TransactionSql } from "postgres";
+import type { EventStore } from "../core/event-store.ts";
+import type { RecordedEvent } from "../core/messages.ts";
+import type { ConsumerDefinition } from "./consumer-definition.ts";
+
+export type ApplyOutcome = { status: "applied" | "duplicate"; gapFilled: number };
+
+/** The lock a consumer's appliers share and a rebuild's swap takes alone. */
+export async function shareConsumerLock(tx: TransactionSql, consumer: string): Promise<void> {
+  await tx`select pg_advisory_xact_lock_shared(hashtext('eventline.consumer.' || current_schema() || '.' || ${consumer}))`;
+}
+
+export async function takeConsumerLock(tx: TransactionSql, consumer: string): Promise<void> {
+  await tx`select pg_advisory_xact_lock(hashtext('eventline.consumer.' || current_schema() || '.' || ${consumer}))`;
+}
+
+/**
+ * Applies events to the read model inside `tx`, recording each in the inbox, and moves the stream's
+ * version. Events must be in version order and contiguous with what was applied.
+ */
+export async function applyInTransaction(
+  tx: TransactionSql,
+  def: ConsumerDefinition,
+  tables: Record<string, string>,
+  consumer: string,
+  events: RecordedEvent[],
+): Promise<number> {
+  let applied = 0;
+  for (const event of events) {
+    const inserted = await tx`
+      insert into inbox (consumer, event_id, stream_id, version, position)
+      values (${consumer}, ${event.eventId}, ${event.streamId}, ${event.version}, ${event.position})
+      on conflict do nothing returning 1`;
+    if (inserted.length === 0) continue;
+    const handler = def.handlers[event.type];
+    if (handler) await handler({ tx, tables, event });
+    applied++;
+  }
+  return applied;
+}
+
+/**
+ * Applies one delivered event exactly once and in stream order: the stream's row is locked, an event at
+ * or below the applied version is a duplicate, and a jump past the next version is filled from the store
+ * first. Broker order is never trusted blindly.
+ */
+export async function applyEvent(
+  deps: { sql: Sql; store: EventStore; def: ConsumerDefinition; tables: Record<string, string> },
+  event: RecordedEvent,
+): Promise<ApplyOutcome> {
+  const { sql, store, def, tables } = deps;
+  return sql.begin(async (tx) => {
+    await shareConsumerLock(tx, def.name);
+    await tx`insert into consumer_streams (consumer, stream_id, version) values (${def.name}, ${event.streamId}, 0)
+             on conflict do nothing`;
+    const [row] = await tx<{ version: number }[]>`
+      select version from consumer_streams where consumer = ${def.name} and stream_id = ${event.streamId} for update`;
+    const last = row?.version ?? 0;
+    if (event.version <= last) return { status: "duplicate" as const, gapFilled: 0 };
+    let missing: RecordedEvent[] = [];
+    if (event.version > last + 1) {
+      missing = await store.readStream(event.streamId, { fromVersion: last + 1, toVersion: event.version - 1 });
+      if (missing.length !== event.version - last - 1) {
+        throw new Error(`stream ${event.streamId} is missing versions ${last + 1}..${event.version - 1} in the store`);
+      }
+    }
+    await applyInTransaction(tx, def, tables, def.name, [...missing, event]);
+    await tx`update consumer_streams set version = ${event.version} where consumer = ${def.name} and stream_id = ${event.streamId}`;
+    return { status: "applied" as const, gapFilled: missing.length };
+  });
+}

@@ -1,0 +1,30 @@
+import type { TransactionSql } from "postgres";
+import type { RecordedEvent } from "../core/messages.ts";
+
+/** What a handler gets: the transaction the inbox row commits in, and the physical names of its tables. */
+export type HandlerContext = { tx: TransactionSql; tables: Record<string, string>; event: RecordedEvent };
+export type EventHandler = (context: HandlerContext) => Promise<void>;
+
+/**
+ * A consumer keeps one read model: its tables (DDL given the physical table name, so a rebuild can create
+ * fresh copies), the routing-key patterns it binds, and a handler per event type it cares about.
+ */
+export type ConsumerDefinition = {
+  name: string;
+  bindings: string[];
+  tables: Record<string, (table: string) => string>;
+  handlers: Record<string, EventHandler>;
+};
+
+export function assertConsumerDefinition(def: ConsumerDefinition): void {
+  if (!/^[a-z][a-z0-9_]*$/.test(def.name)) throw new TypeError(`consumer name ${def.name} must be a lower-case identifier`);
+  if (def.bindings.length === 0) throw new TypeError(`consumer ${def.name} binds no routing key`);
+  for (const t of Object.keys(def.tables)) {
+    if (!/^[a-z][a-z0-9_]*$/.test(t)) throw new TypeError(`table ${t} of ${def.name} must be a lower-case identifier`);
+  }
+}
+
+/** The live physical table names: the logical names themselves. */
+export function liveTables(def: ConsumerDefinition): Record<string, string> {
+  return Object.fromEntries(Object.keys(def.tables).map((t) => [t, t]));
+}

@@ -1,0 +1,229 @@
+import type { AmqpConnectionManager, ChannelWrapper } from "amqp-connection-manager";
+import type { Channel, ConsumeMessage } from "amqplib";
+
+import type { Sql } from "postgres";
+import type { EventStore } from "../core/event-store.ts";
+import type { RecordedEvent } from "../core/messages.ts";
+import type { Logger } from "../log.ts";
+import { applyEvent } from "./apply-event.ts";
+import { type PoisonPolicy, sweep } from "./catch-up.ts";
+import { toEventMessage } from "../broker/event-message.ts";
+import { assertConsumerDefinition, type ConsumerDefinition, liveTables } from "./consumer-definition.ts";
+import type { ConsumerMetrics } from "./consumer-metrics.ts";
+import { ensureReadModel } from "./ensure-read-model.ts";
+import { parseDelivery } from "./parse-delivery.ts";
+import { declareConsumerTopology, type QueueType, queueNames } from "./topology.ts";
+
+export type ConsumerOptions = {
+  def: ConsumerDefinition;
+  /** Where the read model, inbox and checkpoints live (READ_DATABASE_URL). */
+  sql: Sql;
+  store: EventStore;
+  broker: AmqpConnectionManager;
+  exchange: string;
+  log: Logger;
+  prefetch?: number;
+  maxAttempts?: number;
+  retry?: { baseMs: number; maxMs: number };
+  queueType?: QueueType;
+  /** How often the log is swept for events the broker did not deliver, and how old they must be. */
+  sweep?: { everyMs: number; graceMs: number };
+  /** Turns a delivered envelope into what handlers see (open personal fields, upcast). */
+  prepare?: (events: RecordedEvent[]) => Promise<RecordedEvent[]>;
+  metrics?: ConsumerMetrics;
+};
+
+export type Consumer = {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Replays from the checkpoint until nothing is left: at start, and on demand. */
+  catchUp(): Promise<number>;
+};
+
+/** A consumer process's engine: queue per consumer, inbox dedupe, ordered apply, retries and dead letters. */
+export function createConsumer(options: ConsumerOptions): Consumer {
+  const { def, sql, store, broker, log } = options;
+  assertConsumerDefinition(def);
+  const tables = liveTables(def);
+  const q = queueNames(def.name);
+  const maxAttempts = options.maxAttempts ?? 5;
+  const retry = options.retry ?? { baseMs: 200, maxMs: 30_000 };
+  const sweepOptions = options.sweep ?? { everyMs: 1_000, graceMs: 5_000 };
+  const deps = { sql, store, def, tables };
+  const labels = { consumer: def.name };
+  const inFlight = new Set<Promise<void>>();
+  let consumeChannel: ChannelWrapper | undefined;
+  let publisher: ChannelWrapper | undefined;
+  let sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  let sweeping: Promise<unknown> | undefined;
+  let running = false;
+
+  async function sendTo(queue: string, msg: ConsumeMessage, headers: Record<string, unknown>, expiration?: number) {
+    await publisher?.sendToQueue(queue, msg.content, {
+      ...msg.properties,
+      persistent: true,
+      expiration: expiration === undefined ? undefined : String(Math.round(expiration)),
+      headers: {
+        ...msg.properties.headers,
+        "x-original-routing-key": msg.properties.headers?.["x-original-routing-key"] ?? msg.fields.routingKey,
+        ...headers,
+      },
+    });
+  }
+
+  async function deadLetter(msg: ConsumeMessage, reason: string, attempts: number) {
+    await sendTo(q.dead, msg, { "x-dead-reason": reason, "x-attempts": attempts, "x-dead-at": new Date().toISOString() });
+    options.metrics?.deadLettered.inc(labels);
+    log("error", "message dead-lettered", { consumer: def.name, messageId: msg.properties.messageId, reason, attempts });
+  }
+
+  async function handle(ch: ChannelWrapper, msg: ConsumeMessage): Promise<void> {
+    try {
+      const parsed = parseDelivery(msg);
+      if (!parsed.ok) {
+        await deadLetter(msg, parsed.reason, 0);
+        ch.ack(msg);
+        return;
+      }
+      const [event] = options.prepare ? await options.prepare([parsed.event]) : [parsed.event];
+      const ids = { consumer: def.name, eventId: parsed.event.eventId, streamId: parsed.event.streamId };
+      try {
+        const outcome = await applyEvent(deps, event as RecordedEvent);
+        if (outcome.status === "duplicate") options.metrics?.duplicates.inc(labels);
+        else options.metrics?.applied.inc(labels, 1 + outcome.gapFilled);
+        if (outcome.gapFilled) options.metrics?.gapFilled.inc(labels, outcome.gapFilled);
+        log("debug", `event ${outcome.status}`, { ...ids, correlationId: parsed.event.metadata.correlationId });
+      } catch (error) {
+        const attempts = Number(msg.properties.headers?.["x-attempts"] ?? 0) + 1;
+        const reason = String((error as Error)?.message ?? error);
+        if (attempts >= maxAttempts) {
+          await deadLetter(msg, reason, attempts);
+        } else {
+          const delay = Math.min(retry.maxMs, retry.baseMs * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2);
+          await sendTo(q.retry, msg, { "x-attempts": attempts, "x-last-error": reason }, delay);
+          options.metrics?.retried.inc(labels);
+          log("warn", "handler failed, retrying later", { ...ids, attempts, error: reason, delayMs: Math.round(delay) });
+        }
+      }
+      ch.ack(msg);
+    } catch (error) {
+      // Could not even park the message (broker trouble): give it back to the queue rather than lose it.
+      log("warn", "delivery returned to the queue", { consumer: def.name, error: String(error) });
+      try {
+        ch.nack(msg, false, true);
+      } catch {
+        // the channel is gone; the broker redelivers unacked messages by itself
+      }
+    }
+  }
+
+  const poison: PoisonPolicy = {
+    maxAttempts,
+    failures: new Map(),
+    deadLetter: async (event, reason) => {
+      const m = toEventMessage(event);
+      await publisher?.sendToQueue(q.dead, m.content, {
+        ...m.options,
+        headers: {
+          ...m.options.headers,
+          "x-original-routing-key": m.routingKey,
+          "x-dead-reason": reason,
+          "x-attempts": maxAttempts,
+          "x-dead-at": new Date().toISOString(),
+        },
+      });
+      options.metrics?.deadLettered.inc(labels);
+      log("error", "event dead-lettered during catch-up", {
+        consumer: def.name,
+        eventId: event.eventId,
+        streamId: event.streamId,
+        reason,
+      });
+    },
+  };
+
+  async function catchUp(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const r = await sweep(deps, { graceMs: 0, poison });
+      total += r.applied;
+      if (r.caughtUp) return total;
+      if (r.failed)
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(retry.maxMs, retry.baseMs * 2 ** (poison.failures.get(r.failed!.eventId) ?? 1))),
+        );
+    }
+  }
+
+  function scheduleSweep() {
+    if (!running) return;
+    sweepTimer = setTimeout(async () => {
+      sweeping = sweep(deps, { graceMs: sweepOptions.graceMs, poison })
+        .then((r) => {
+          if (r.applied > 0)
+            log("warn", "sweep applied events the broker had not delivered", { consumer: def.name, applied: r.applied });
+        })
+        .catch((error) => log("warn", "sweep failed", { consumer: def.name, error: String(error) }));
+      await sweeping;
+      scheduleSweep();
+    }, sweepOptions.everyMs);
+  }
+
+  return {
+    catchUp,
+    async start() {
+      running = true;
+      await ensureReadModel(sql, def);
+      publisher = broker.createChannel({
+        name: `${def.name}-publisher`,
+        confirm: true,
+        publishTimeout: 10_000,
+        setup: (ch: Channel) =>
+          declareConsumerTopology(ch, {
+            consumer: def.name,
+            exchange: options.exchange,
+            bindings: def.bindings,
+            queueType: options.queueType ?? "classic",
+          }),
+      });
+      const caughtUp = await catchUp();
+      log("info", "consumer caught up from the store", { consumer: def.name, applied: caughtUp });
+      const channel = broker.createChannel({
+        name: `${def.name}-consumer`,
+        setup: async (ch: Channel) => {
+          await declareConsumerTopology(ch, {
+            consumer: def.name,
+            exchange: options.exchange,
+            bindings: def.bindings,
+            queueType: options.queueType ?? "classic",
+          });
+        },
+      });
+      consumeChannel = channel;
+      // Registered through the wrapper, so the subscription comes back by itself after a reconnect.
+      await channel.consume(
+        q.main,
+        (msg) => {
+          const work = handle(channel, msg);
+          inFlight.add(work);
+          void work.finally(() => inFlight.delete(work));
+        },
+        { prefetch: options.prefetch ?? 16 },
+      );
+      await consumeChannel.waitForConnect();
+      scheduleSweep();
+      log("info", "consumer started", { consumer: def.name, queue: q.main, bindings: def.bindings });
+    },
+    async stop() {
+      running = false;
+      clearTimeout(sweepTimer);
+      // Stop deliveries first, then let the messages in hand finish and be acked.
+      await consumeChannel?.cancelAll().catch(() => {});
+      await Promise.all(inFlight);
+      await sweeping;
+      await consumeChannel?.close();
+      await publisher?.close();
+      log("info", "consumer stopped", { consumer: def.name });
+    },
+  };
+}

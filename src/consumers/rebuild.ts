@@ -1,0 +1,110 @@
+import type { Sql, TransactionSql } from "postgres";
+import { type Checkpoint, type EventStore, START } from "../core/event-store.ts";
+import type { RecordedEvent } from "../core/messages.ts";
+import { applyInTransaction, takeConsumerLock } from "./apply-event.ts";
+import { bindsEvent } from "./catch-up.ts";
+import type { ConsumerDefinition } from "./consumer-definition.ts";
+import { categoriesOf } from "./topic-pattern.ts";
+
+export type RebuildProgress = {
+  applied: number;
+  position: number;
+  headPosition: number;
+  eventsPerSecond: number;
+  percent: number;
+};
+
+export type RebuildOptions = {
+  /** Read models live here (READ_DATABASE_URL). */
+  sql: Sql;
+  /** The events table lives here (DATABASE_URL), for the head position. */
+  storeSql: Sql;
+  store: EventStore;
+  def: ConsumerDefinition;
+  batchSize?: number;
+  onProgress?: (p: RebuildProgress) => void;
+};
+
+/**
+ * Rebuilds a read model from the event store (the truth, never the broker) while the live one keeps
+ * serving: events are replayed into fresh tables, then, with the live consumer paused by its lock for a
+ * moment, the last events are applied and the tables swapped in one transaction.
+ */
+export async function rebuildReadModel(options: RebuildOptions): Promise<{ applied: number; checkpoint: Checkpoint }> {
+  const { sql, storeSql, store, def } = options;
+  const suffix = `_rb${Date.now().toString(36)}`;
+  const shadow = `${def.name}#rebuild`;
+  const tables = Object.fromEntries(Object.keys(def.tables).map((t) => [t, `${t}${suffix}`]));
+  const categories = categoriesOf(def.bindings);
+  const batchSize = options.batchSize ?? 1000;
+  const started = performance.now();
+  let applied = 0;
+  let checkpoint: Checkpoint = START;
+
+  await sql`delete from consumer_streams where consumer = ${shadow}`;
+  await sql`delete from inbox where consumer = ${shadow}`;
+  for (const [name, ddl] of Object.entries(def.tables)) await sql.unsafe(ddl(tables[name] as string));
+
+  async function applyBatch(tx: TransactionSql, events: RecordedEvent[]) {
+    const relevant = events.filter((e) => bindsEvent(def, e));
+    applied += await applyInTransaction(tx, def, tables, shadow, relevant);
+    const last = new Map<string, number>();
+    for (const e of relevant) last.set(e.streamId, e.version);
+    if (last.size > 0) {
+      await tx`
+        insert into consumer_streams (consumer, stream_id, version)
+        select ${shadow}, s, v from unnest(${[...last.keys()]}::text[], ${[...last.values()]}::int8[]) as t(s, v)
+        on conflict (consumer, stream_id) do update set version = excluded.version`;
+    }
+  }
+
+  async function head(): Promise<number> {
+    const [row] = await storeSql<{ p: number | null }[]>`select max(position) as p from events`;
+    return row?.p ?? 0;
+  }
+
+  // Phase 1: replay into the new tables, the live model untouched.
+  let headPosition = await head();
+  for (;;) {
+    const batch = await store.readAll({ after: checkpoint, batchSize, categories });
+    if (batch.events.length === 0) break;
+    await sql.begin((tx) => applyBatch(tx, batch.events));
+    checkpoint = batch.checkpoint;
+    const last = batch.events[batch.events.length - 1] as RecordedEvent;
+    if (last.position > headPosition) headPosition = await head();
+    const seconds = (performance.now() - started) / 1000;
+    options.onProgress?.({
+      applied,
+      position: last.position,
+      headPosition,
+      eventsPerSecond: seconds > 0 ? applied / seconds : 0,
+      percent: headPosition > 0 ? Math.min(100, (100 * last.position) / headPosition) : 100,
+    });
+  }
+
+  // Phase 2: pause the live consumer, apply what arrived meanwhile, swap, and hand over the bookkeeping.
+  await sql.begin(async (tx) => {
+    await takeConsumerLock(tx, def.name);
+    for (;;) {
+      const batch = await store.readAll({ after: checkpoint, batchSize, categories });
+      if (batch.events.length === 0) break;
+      await applyBatch(tx, batch.events);
+      checkpoint = batch.checkpoint;
+    }
+    for (const name of Object.keys(def.tables)) {
+      await tx.unsafe(`alter table if exists ${name} rename to ${name}${suffix}_old`);
+      await tx.unsafe(`alter table ${tables[name]} rename to ${name}`);
+      await tx.unsafe(`drop table if exists ${name}${suffix}_old`);
+    }
+    await tx`delete from consumer_streams where consumer = ${def.name}`;
+    await tx`update consumer_streams set consumer = ${def.name} where consumer = ${shadow}`;
+    await tx`insert into inbox (consumer, event_id, stream_id, version, position)
+             select ${def.name}, event_id, stream_id, version, position from inbox where consumer = ${shadow}
+             on conflict do nothing`;
+    await tx`delete from inbox where consumer = ${shadow}`;
+    await tx`
+      insert into consumer_checkpoints (consumer, transaction_id, position) values (${def.name}, ${checkpoint.transactionId}::xid8, ${checkpoint.position})
+      on conflict (consumer) do update set transaction_id = excluded.transaction_id, position = excluded.position, updated_at = now()`;
+  });
+  return { applied, checkpoint };
+}

@@ -1,0 +1,28 @@
+import type { Channel } from "amqplib";
+
+export type QueueType = "classic" | "quorum";
+
+export function queueNames(consumer: string) {
+  return { main: `eventline.${consumer}`, retry: `eventline.${consumer}.retry`, dead: `eventline.${consumer}.dead` };
+}
+
+/**
+ * Declares the consumer's queues: the main queue bound to the events exchange; a retry queue whose
+ * expired messages dead-letter back into the main queue (a delay that blocks nothing else); and the
+ * dead-letter queue where messages wait for an operator.
+ */
+export async function declareConsumerTopology(
+  ch: Channel,
+  options: { consumer: string; exchange: string; bindings: string[]; queueType: QueueType },
+): Promise<void> {
+  const q = queueNames(options.consumer);
+  const args = { "x-queue-type": options.queueType };
+  await ch.assertExchange(options.exchange, "topic", { durable: true });
+  await ch.assertQueue(q.main, { durable: true, arguments: args });
+  await ch.assertQueue(q.retry, {
+    durable: true,
+    arguments: { ...args, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": q.main },
+  });
+  await ch.assertQueue(q.dead, { durable: true, arguments: args });
+  for (const key of options.bindings) await ch.bindQueue(q.main, options.exchange, key);
+}
