@@ -12,6 +12,7 @@ import { assertConsumerDefinition, type ConsumerDefinition, liveTables } from ".
 import type { ConsumerMetrics } from "./consumer-metrics.ts";
 import { ensureReadModel } from "./ensure-read-model.ts";
 import { parseDelivery } from "./parse-delivery.ts";
+import { pruneInbox } from "./prune-inbox.ts";
 import { declareConsumerTopology, type QueueType, queueNames } from "./topology.ts";
 
 export type ConsumerOptions = {
@@ -28,6 +29,8 @@ export type ConsumerOptions = {
   queueType?: QueueType;
   /** How often the log is swept for events the broker did not deliver, and how old they must be. */
   sweep?: { everyMs: number; graceMs: number };
+  /** Inbox rows older than this are deleted in batches (default 7 days); 0 keeps them for ever. */
+  inboxRetentionMs?: number;
   /** Turns a delivered envelope into what handlers see (open personal fields, upcast). */
   prepare?: (events: RecordedEvent[]) => Promise<RecordedEvent[]>;
   metrics?: ConsumerMetrics;
@@ -57,6 +60,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   let sweepTimer: ReturnType<typeof setTimeout> | undefined;
   let sweeping: Promise<unknown> | undefined;
   let running = false;
+  const retentionMs = options.inboxRetentionMs ?? 7 * 24 * 3600 * 1000;
+  const lastPrune = 0;
 
   async function sendTo(queue: string, msg: ConsumeMessage, headers: Record<string, unknown>, expiration?: number) {
     await publisher?.sendToQueue(queue, msg.content, {

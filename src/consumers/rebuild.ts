@@ -106,5 +106,14 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<{ appli
       insert into consumer_checkpoints (consumer, transaction_id, position) values (${def.name}, ${checkpoint.transactionId}::xid8, ${checkpoint.position})
       on conflict (consumer) do update set transaction_id = excluded.transaction_id, position = excluded.position, updated_at = now()`;
   });
+  // The swap applied the tail under the lock: the new model has caught up with the log, so say so.
+  const seconds = (performance.now() - started) / 1000;
+  options.onProgress?.({
+    applied,
+    position: checkpoint.position,
+    headPosition: Math.max(headPosition, checkpoint.position),
+    eventsPerSecond: seconds > 0 ? applied / seconds : 0,
+    percent: 100,
+  });
   return { applied, checkpoint };
 }

@@ -9,6 +9,7 @@ import type { ConsumerDefinition } from "../../src/consumers/consumer-definition
 import { createConsumerMetrics } from "../../src/consumers/consumer-metrics.ts";
 import { createConsumer } from "../../src/consumers/consumer-runtime.ts";
 import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from "../../src/consumers/dead-letters.ts";
+import { pruneInbox } from "../../src/consumers/prune-inbox.ts";
 import { queueNames } from "../../src/consumers/topology.ts";
 import { createLogger } from "../../src/log.ts";
 import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
@@ -116,11 +117,11 @@ describe("a consumer", () => {
     try {
       const s = `tick-${crypto.randomUUID()}`;
       const [v1, v2, v3] = await appendTicks(s, [1, 10, 100]);
-      await publisher.publish(v1!, v3!, v2!);
-      await until(
-        async () =>
-          (await tally(def, [s]))[0]?.events === 3 && (await metric(c.registry, "eventline_consumer_duplicates_total")) >= 1,
-      );
+      // v2 is held back: the consumer must fetch it from the store to apply v3.
+      await publisher.publish(v1!, v3!);
+      await until(async () => (await tally(def, [s]))[0]?.events === 3);
+      await publisher.publish(v2!);
+      await until(async () => (await metric(c.registry, "eventline_consumer_duplicates_total")) >= 1);
       expect(await tally(def, [s])).toEqual([{ stream_id: s, total: 111, events: 3 }]);
       expect(await metric(c.registry, "eventline_consumer_gap_filled_total")).toBeGreaterThanOrEqual(1);
     } finally {
@@ -212,6 +213,25 @@ describe("a consumer", () => {
       expect(lag.lag).toBeGreaterThan(0);
       await publisher.publish(e2!);
       await until(() => hasApplied(deps, e2!.position));
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it("still recognises a late duplicate after its inbox row was pruned", async () => {
+    const def = tallyConsumer();
+    const c = await startConsumer(def).start();
+    try {
+      const s = `tick-${crypto.randomUUID()}`;
+      const [e] = await appendTicks(s, [9]);
+      await publisher.publish(e!);
+      await until(async () => (await tally(def, [s])).length === 1);
+      await db.sql`update inbox set applied_at = now() - interval '30 days' where event_id = ${e!.eventId}`;
+      expect(await pruneInbox(db.sql, { olderThanMs: 7 * 24 * 3600 * 1000, batchSize: 2 })).toBeGreaterThanOrEqual(1);
+      expect(await db.sql`select 1 from inbox where event_id = ${e!.eventId}`).toHaveLength(0);
+      await publisher.publish(e!);
+      await until(async () => (await metric(c.registry, "eventline_consumer_duplicates_total")) >= 1);
+      expect(await tally(def, [s])).toEqual([{ stream_id: s, total: 9, events: 1 }]);
     } finally {
       await c.stop();
     }

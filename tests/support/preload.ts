@@ -1,9 +1,13 @@
 // Loaded before every test file (bunfig.toml). Integration tests never skip: when the servers are not
 // reachable this starts them through scripts/infra, and if that fails the tests fail loudly.
+import { setDefaultTimeout } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { join } from "node:path";
+
+// Integration tests wait on real servers and processes; 5 s (Bun's default) is too tight for them.
+setDefaultTimeout(30_000);
 
 const root = join(import.meta.dirname, "..", "..");
 const envFile = join(process.env.EVENTLINE_HOME ?? join(root, ".eventline"), "infra.env");
