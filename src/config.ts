@@ -39,6 +39,12 @@ const ConfigSchema = v.object({
   RELAY_PARTITIONS: int(16, 1, 1024),
   DB_POOL_MAX: int(10, 1, 500),
   RELAY_METRICS_PORT: int(9464, 0, 65535),
+  CONSUMER_METRICS_PORT: int(9465, 0, 65535),
+  CONSUMER_PREFETCH: int(16, 1, 1000),
+  CONSUMER_MAX_ATTEMPTS: int(5, 1, 100),
+  CONSUMER_QUEUE_TYPE: v.optional(v.picklist(["classic", "quorum"], "must be classic or quorum"), "classic"),
+  INBOX_RETENTION_HOURS: int(168, 0, 100_000),
+  QUEUE_PREFIX: v.optional(v.pipe(v.string(), v.regex(/^[\w.:-]+$/, "may use letters, digits, . _ : -")), "eventline"),
   NOTIFY_CHANNEL: v.optional(
     v.pipe(v.string(), v.regex(/^[a-z_][a-z0-9_]*$/, "must be a lower-case identifier")),
     "eventline_outbox",
@@ -59,6 +65,14 @@ export type Config = {
   adminToken?: string;
   logLevel: "debug" | "info" | "warn" | "error";
   relay: { pollMs: number; batchSize: number; maxAttempts: number; partitions: number; metricsPort: number };
+  consumer: {
+    metricsPort: number;
+    prefetch: number;
+    maxAttempts: number;
+    queueType: "classic" | "quorum";
+    inboxRetentionMs: number;
+    queuePrefix: string;
+  };
   notifyChannel: string;
   fault?: "relay-crash-after-confirm";
   dbPoolMax: number;
@@ -92,6 +106,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxAttempts: c.RELAY_MAX_ATTEMPTS,
       partitions: c.RELAY_PARTITIONS,
       metricsPort: c.RELAY_METRICS_PORT,
+    },
+    consumer: {
+      metricsPort: c.CONSUMER_METRICS_PORT,
+      prefetch: c.CONSUMER_PREFETCH,
+      maxAttempts: c.CONSUMER_MAX_ATTEMPTS,
+      queueType: c.CONSUMER_QUEUE_TYPE,
+      inboxRetentionMs: c.INBOX_RETENTION_HOURS * 3600 * 1000,
+      queuePrefix: c.QUEUE_PREFIX,
     },
     notifyChannel: c.NOTIFY_CHANNEL,
     fault: c.EVENTLINE_FAULT,

@@ -27,6 +27,8 @@ export type ConsumerOptions = {
   maxAttempts?: number;
   retry?: { baseMs: number; maxMs: number };
   queueType?: QueueType;
+  /** Queue names are `<prefix>.<consumer>` (default `eventline`). */
+  queuePrefix?: string;
   /** How often the log is swept for events the broker did not deliver, and how old they must be. */
   sweep?: { everyMs: number; graceMs: number };
   /** Inbox rows older than this are deleted in batches (default 7 days); 0 keeps them for ever. */
@@ -48,7 +50,15 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const { def, sql, store, broker, log } = options;
   assertConsumerDefinition(def);
   const tables = liveTables(def);
-  const q = queueNames(def.name);
+  const q = queueNames(def.name, options.queuePrefix);
+  // Both channels declare the same topology, so whichever connects first makes the queues exist.
+  const topology = {
+    consumer: def.name,
+    exchange: options.exchange,
+    bindings: def.bindings,
+    queueType: options.queueType ?? ("classic" as const),
+    prefix: options.queuePrefix,
+  };
   const maxAttempts = options.maxAttempts ?? 5;
   const retry = options.retry ?? { baseMs: 200, maxMs: 30_000 };
   const sweepOptions = options.sweep ?? { everyMs: 1_000, graceMs: 5_000 };
@@ -183,25 +193,14 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         name: `${def.name}-publisher`,
         confirm: true,
         publishTimeout: 10_000,
-        setup: (ch: Channel) =>
-          declareConsumerTopology(ch, {
-            consumer: def.name,
-            exchange: options.exchange,
-            bindings: def.bindings,
-            queueType: options.queueType ?? "classic",
-          }),
+        setup: (ch: Channel) => declareConsumerTopology(ch, topology),
       });
       const caughtUp = await catchUp();
       log("info", "consumer caught up from the store", { consumer: def.name, applied: caughtUp });
       const channel = broker.createChannel({
         name: `${def.name}-consumer`,
         setup: async (ch: Channel) => {
-          await declareConsumerTopology(ch, {
-            consumer: def.name,
-            exchange: options.exchange,
-            bindings: def.bindings,
-            queueType: options.queueType ?? "classic",
-          });
+          await declareConsumerTopology(ch, topology);
         },
       });
       consumeChannel = channel;

@@ -35,8 +35,13 @@ async function peekAll(conn: ChannelModel, queue: string, limit: number) {
 }
 
 /** The dead letters of a consumer, oldest first; nothing is removed. */
-export async function listDeadLetters(conn: ChannelModel, consumer: string, limit = 1000): Promise<DeadLetter[]> {
-  const { ch, messages } = await peekAll(conn, queueNames(consumer).dead, limit);
+export async function listDeadLetters(
+  conn: ChannelModel,
+  consumer: string,
+  prefix?: string,
+  limit = 1000,
+): Promise<DeadLetter[]> {
+  const { ch, messages } = await peekAll(conn, queueNames(consumer, prefix).dead, limit);
   await ch.close();
   return messages.map(describe);
 }
@@ -45,8 +50,13 @@ export async function listDeadLetters(conn: ChannelModel, consumer: string, limi
  * Sends dead letters (all, or those with the given message ids) back to the consumer's queue with a
  * fresh attempt count. Each is removed from the dead letters only once the broker confirmed the resend.
  */
-export async function replayDeadLetters(conn: ChannelModel, consumer: string, messageIds?: string[]): Promise<number> {
-  const q = queueNames(consumer);
+export async function replayDeadLetters(
+  conn: ChannelModel,
+  consumer: string,
+  messageIds?: string[],
+  prefix?: string,
+): Promise<number> {
+  const q = queueNames(consumer, prefix);
   const { ch, messages } = await peekAll(conn, q.dead, 100_000);
   let replayed = 0;
   try {
@@ -71,10 +81,10 @@ export async function replayDeadLetters(conn: ChannelModel, consumer: string, me
 }
 
 /** Drops all dead letters of a consumer; returns how many there were. */
-export async function purgeDeadLetters(conn: ChannelModel, consumer: string): Promise<number> {
+export async function purgeDeadLetters(conn: ChannelModel, consumer: string, prefix?: string): Promise<number> {
   const ch = await conn.createChannel();
   try {
-    return (await ch.purgeQueue(queueNames(consumer).dead)).messageCount;
+    return (await ch.purgeQueue(queueNames(consumer, prefix).dead)).messageCount;
   } finally {
     await ch.close();
   }

@@ -2,8 +2,9 @@ import type { Channel } from "amqplib";
 
 export type QueueType = "classic" | "quorum";
 
-export function queueNames(consumer: string) {
-  return { main: `eventline.${consumer}`, retry: `eventline.${consumer}.retry`, dead: `eventline.${consumer}.dead` };
+/** A consumer's queues. The prefix keeps deployments (or test runs) that share a broker apart. */
+export function queueNames(consumer: string, prefix = "eventline") {
+  return { main: `${prefix}.${consumer}`, retry: `${prefix}.${consumer}.retry`, dead: `${prefix}.${consumer}.dead` };
 }
 
 /**
@@ -13,9 +14,9 @@ export function queueNames(consumer: string) {
  */
 export async function declareConsumerTopology(
   ch: Channel,
-  options: { consumer: string; exchange: string; bindings: string[]; queueType: QueueType },
+  options: { consumer: string; exchange: string; bindings: string[]; queueType: QueueType; prefix?: string },
 ): Promise<void> {
-  const q = queueNames(options.consumer);
+  const q = queueNames(options.consumer, options.prefix);
   const args = { "x-queue-type": options.queueType };
   await ch.assertExchange(options.exchange, "topic", { durable: true });
   await ch.assertQueue(q.main, { durable: true, arguments: args });

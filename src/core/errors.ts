@@ -53,6 +53,20 @@ export class IdempotencyError extends EventlineError {
   }
 }
 
+/** Another request recorded its answer under the same idempotency key first. */
+export class IdempotencyKeyTaken extends EventlineError {
+  constructor(readonly key: string) {
+    super("IDEMPOTENCY_KEY_TAKEN", `idempotency key ${key} is already used`, { key });
+  }
+}
+
+/** The caller's precondition (If-Match) no longer holds. */
+export class PreconditionFailedError extends EventlineError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super("PRECONDITION_FAILED", message, details);
+  }
+}
+
 /** Configuration is missing or malformed; `problems` has one line per problem. */
 export class ConfigError extends EventlineError {
   constructor(readonly problems: string[]) {

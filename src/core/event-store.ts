@@ -27,13 +27,34 @@ export type ReadAllOptions = { after?: Checkpoint; batchSize?: number; categorie
 
 export type ReadAllBatch = { events: RecordedEvent[]; checkpoint: Checkpoint };
 
+/** A stored answer to a command sent with an idempotency key. */
+export type IdempotencyRecord = { key: string; fingerprint: string; status: number; body: unknown };
+
+/**
+ * Asks the store to record the answer to this append under `key` in the same transaction, so the answer
+ * exists exactly when the events do. A key already taken fails the append with IdempotencyKeyTaken.
+ */
+export type IdempotencyRequest = {
+  key: string;
+  fingerprint: string;
+  respond: (results: AppendResult[]) => { status: number; body: unknown };
+};
+
+export type AppendOptions = { idempotency?: IdempotencyRequest };
+
 export type Snapshot = { streamId: string; version: number; schemaVersion: number; state: unknown };
 
 /** The event store contract shared by the Postgres store and the in-memory store. */
 export interface EventStore {
   /** Appends to one or several streams atomically. Event ids already stored make the call a replay. */
-  append(requests: AppendRequest[]): Promise<AppendResult[]>;
-  appendToStream(streamId: string, events: NewEvent[], options?: { expectedVersion?: ExpectedVersion }): Promise<AppendResult>;
+  append(requests: AppendRequest[], options?: AppendOptions): Promise<AppendResult[]>;
+  appendToStream(
+    streamId: string,
+    events: NewEvent[],
+    options?: { expectedVersion?: ExpectedVersion } & AppendOptions,
+  ): Promise<AppendResult>;
+  /** The answer recorded under an idempotency key, if any. */
+  idempotencyRecord(key: string): Promise<IdempotencyRecord | undefined>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
   /** Current version of a stream (0 when it does not exist). */
   streamVersion(streamId: string): Promise<number>;

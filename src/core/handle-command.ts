@@ -1,7 +1,7 @@
 import type { Decider } from "./decider.ts";
 import { deterministicId } from "./deterministic-id.ts";
 import { ConcurrencyError } from "./errors.ts";
-import type { EventStore } from "./event-store.ts";
+import type { EventStore, IdempotencyRequest } from "./event-store.ts";
 import { assertExpectedVersion, type ExpectedVersion } from "./expected-version.ts";
 import { loadState } from "./load-state.ts";
 import type { Command, Event, EventMetadata, RecordedEvent } from "./messages.ts";
@@ -16,6 +16,8 @@ export type HandleCommandOptions = {
   metadata?: Partial<EventMetadata>;
   /** Derives the event ids from this key, so running the same command again appends nothing. */
   idempotencyKey?: string;
+  /** Records the caller's answer under an idempotency key in the append's transaction. */
+  idempotency?: IdempotencyRequest;
   /** Called when writing a snapshot fails: the command still succeeded, the snapshot is only a cache. */
   onSnapshotError?: (error: unknown) => void;
 };
@@ -52,7 +54,7 @@ export async function handleCommand<C extends Command, E extends Event, S>(
       const result = await store.appendToStream(
         streamId,
         events.map((e, i) => ({ ...e, eventId: ids[i], metadata: options.metadata })),
-        { expectedVersion: loaded.version === 0 ? "no_stream" : loaded.version },
+        { expectedVersion: loaded.version === 0 ? "no_stream" : loaded.version, idempotency: options.idempotency },
       );
       await maybeSnapshot(store, decider, streamId, loaded, events, result.version, options.onSnapshotError);
       return result;

@@ -4,10 +4,12 @@ import {
   type AppendResult,
   type Checkpoint,
   type EventStore,
+  type IdempotencyRecord,
   type ReadAllOptions,
   type Snapshot,
 } from "./event-store.ts";
 import { assertAppendRequest, finishRead, prepareEvents, replayOf } from "./event-pipeline.ts";
+import { IdempotencyKeyTaken } from "./errors.ts";
 import { assertExpectedVersion } from "./expected-version.ts";
 import { streamCategory, type RecordedEvent } from "./messages.ts";
 import { createPersonalData, generateKeyBytes, type KeyStore, type PersonalDataPolicy } from "./personal-data.ts";
@@ -41,6 +43,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
   const byId = new Map<string, Row>();
   const streams = new Map<string, Row[]>();
   const snapshots = new Map<string, Snapshot>();
+  const idempotency = new Map<string, IdempotencyRecord>();
   const keys = options.keys ?? createInMemoryKeyStore();
   const personalData = options.personalData ? createPersonalData(options.personalData, keys) : undefined;
   let transactions = 0n;
@@ -48,7 +51,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
   const strip = ({ transactionId: _t, subjectId: _s, ...event }: Row): RecordedEvent => event;
 
   const store: EventStore = {
-    async append(requests) {
+    async append(requests, appendOptions = {}) {
       for (const r of requests) assertAppendRequest(r);
       const prepared = await Promise.all(requests.map((r) => prepareEvents(r, personalData)));
       // Everything below is synchronous, so the append is atomic with respect to other callers.
@@ -58,6 +61,8 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         results.push(replayOf({ ...r, events: (prepared[i] ?? []).map((e) => ({ ...e })) }, found));
         if (!results[i]) assertExpectedVersion(r.streamId, r.expectedVersion, streams.get(r.streamId)?.length ?? 0);
       }
+      const record = appendOptions.idempotency;
+      if (record && idempotency.has(record.key)) throw new IdempotencyKeyTaken(record.key);
       const seen = new Set<string>();
       for (const p of prepared.flat()) {
         if (seen.has(p.eventId)) throw new TypeError(`event id ${p.eventId} appears twice in one append`);
@@ -96,13 +101,19 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         const last = written[written.length - 1] as RecordedEvent;
         out.push({ streamId: r.streamId, version: last.version, position: last.position, events: written });
       }
+      if (record) idempotency.set(record.key, { key: record.key, fingerprint: record.fingerprint, ...record.respond(out) });
       // Reading back (decrypting, upcasting) is async, so it happens only after every write is done.
       return Promise.all(out.map(async (r) => ({ ...r, events: await read(r.events) })));
     },
 
     async appendToStream(streamId, events, opts = {}) {
-      const [result] = await store.append([{ streamId, events, expectedVersion: opts.expectedVersion ?? "any" }]);
+      const [result] = await store.append([{ streamId, events, expectedVersion: opts.expectedVersion ?? "any" }], opts);
       return result as AppendResult;
+    },
+
+    async idempotencyRecord(key) {
+      const r = idempotency.get(key);
+      return r && structuredClone(r);
     },
 
     async readStream(streamId, opts = {}) {

@@ -1,18 +1,40 @@
+import { Scalar } from "@scalar/hono-api-reference";
 import { Hono } from "hono";
+import { openAPIRouteHandler } from "hono-openapi";
 import { requestId } from "hono/request-id";
-import { problemFor } from "./problem.ts";
+import { type AdminDeps, createAdminRoutes } from "./admin-routes.ts";
+import { jsonBody } from "./json-body.ts";
+import { problem, problemFor } from "./problem.ts";
 
 /** What the HTTP layer needs from the outside world; every dependency is passed in, none is global. */
 export type AppDeps = {
   /** Round trips to Postgres and RabbitMQ; resolve when both answer. */
   ready: () => Promise<void>;
-  log?: (level: "error", message: string, fields: Record<string, unknown>) => void;
+  /** Prometheus text of this process's metrics. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  log?: (level: "error" | "warn", message: string, fields: Record<string, unknown>) => void;
+  /** Called once per request, for metrics. */
+  observe?: (method: string, status: number, seconds: number) => void;
+  admin?: AdminDeps;
+  /** The application's own routes (the shop's, for example). */
+  routes?: Hono[];
 };
+
+const PROBLEM = { "content-type": "application/problem+json" };
 
 /** The Hono app. Runtime-agnostic: no Bun or Deno API in its import graph, so it serves on either. */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.use(requestId());
+  if (deps.observe) {
+    const observe = deps.observe;
+    app.use(async (c, next) => {
+      const started = performance.now();
+      await next();
+      observe(c.req.method, c.res.status, (performance.now() - started) / 1000);
+    });
+  }
+  app.use(jsonBody);
 
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/ready", async (c) => {
@@ -23,21 +45,39 @@ export function createApp(deps: AppDeps): Hono {
       return c.json({ status: "not ready", detail: String((error as Error).message ?? error) }, 503);
     }
   });
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.get("/metrics", async (c) => {
+      const m = await metrics();
+      return c.text(m.body, 200, { "content-type": m.contentType });
+    });
+  }
+  if (deps.admin) app.route("/", createAdminRoutes(deps.admin));
+  for (const routes of deps.routes ?? []) app.route("/", routes);
 
-  app.notFound((c) =>
-    c.json({ type: "about:blank", title: "Not Found", status: 404, detail: `no route ${c.req.method} ${c.req.path}` }, 404, {
-      "content-type": "application/problem+json",
+  app.get(
+    "/openapi.json",
+    openAPIRouteHandler(app, {
+      documentation: {
+        openapi: "3.1.0",
+        info: { title: "eventline shop API", version: "0.1.0", description: "Commands append events; queries read models." },
+        components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+      },
+      exclude: ["/openapi.json", "/docs"],
     }),
   );
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "eventline API" }));
+
+  app.notFound((c) => c.json(problem(404, `no route ${c.req.method} ${c.req.path}`), 404, PROBLEM));
   app.onError((error, c) => {
-    const problem = problemFor(error, c.get("requestId"));
-    if (problem.status >= 500)
+    const p = problemFor(error, c.get("requestId"));
+    if (p.status >= 500)
       deps.log?.("error", "request failed", {
         requestId: c.get("requestId"),
         error: String(error),
         stack: (error as Error).stack,
       });
-    return c.json(problem, problem.status, { "content-type": "application/problem+json" });
+    return c.json(p, p.status, PROBLEM);
   });
   return app;
 }

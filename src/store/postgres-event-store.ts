@@ -1,6 +1,15 @@
 import type { Sql, TransactionSql } from "postgres";
 import { assertAppendRequest, finishRead, prepareEvents, replayOf, type PreparedEvent } from "../core/event-pipeline.ts";
-import { START, type AppendRequest, type AppendResult, type EventStore, type Snapshot } from "../core/event-store.ts";
+import {
+  type AppendOptions,
+  type AppendRequest,
+  type AppendResult,
+  type EventStore,
+  type IdempotencyRecord,
+  START,
+  type Snapshot,
+} from "../core/event-store.ts";
+import { IdempotencyKeyTaken } from "../core/errors.ts";
 import { assertExpectedVersion } from "../core/expected-version.ts";
 import { streamCategory, type RecordedEvent } from "../core/messages.ts";
 import { createPersonalData, type KeyStore, type PersonalDataPolicy } from "../core/personal-data.ts";
@@ -86,13 +95,17 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
     return rows;
   }
 
-  async function appendOnce(requests: AppendRequest[], prepared: PreparedEvent[][]): Promise<AppendResult[]> {
+  async function appendOnce(
+    requests: AppendRequest[],
+    prepared: PreparedEvent[][],
+    options: AppendOptions,
+  ): Promise<AppendResult[]> {
     const allIds = prepared.flat().map((p) => p.eventId);
     return sql.begin(async (tx) => {
       const found = await tx<EventRow[]>`
         select * from events where event_id = any(${allIds}::uuid[]) order by position`;
       const foundEvents = found.map(toRecorded);
-      const results = new Map<number, AppendResult>();
+      const replays = new Map<number, AppendResult>();
       const rowsByRequest = new Map<number, EventRow[]>();
       for (const [i, r] of requests.entries()) {
         const ids = new Set((prepared[i] ?? []).map((p) => p.eventId));
@@ -100,25 +113,36 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
           { ...r, events: (prepared[i] ?? []).map((p) => ({ type: p.type, data: p.data, eventId: p.eventId })) },
           foundEvents.filter((e) => ids.has(e.eventId)),
         );
-        if (replay) results.set(i, replay);
+        if (replay) replays.set(i, replay);
       }
       // Streams are locked in a fixed order so two multi-stream appends cannot deadlock.
-      const order = [...requests.keys()].filter((i) => !results.has(i));
+      const order = [...requests.keys()].filter((i) => !replays.has(i));
       order.sort((a, b) => ((requests[a]?.streamId ?? "") < (requests[b]?.streamId ?? "") ? -1 : 1));
       for (const i of order) rowsByRequest.set(i, await writeStream(tx, requests[i] as AppendRequest, prepared[i] ?? []));
       if (order.length > 0) await tx`select pg_notify(${channel}, '')`;
-      return requests.map((r, i) => {
-        const replay = results.get(i);
+      const results = requests.map((r, i) => {
+        const replay = replays.get(i);
         if (replay) return replay;
         const rows = rowsByRequest.get(i) ?? [];
         const last = rows[rows.length - 1] as EventRow;
         return { streamId: r.streamId, version: last.version, position: last.position, events: rows.map(toRecorded) };
       });
+      const record = options.idempotency;
+      if (record) {
+        const answer = record.respond(results);
+        const inserted = await tx`
+          insert into idempotency_keys (key, fingerprint, status, body)
+          values (${record.key}, ${record.fingerprint}, ${answer.status}, ${tx.json(answer.body as never)})
+          on conflict (key) do nothing returning 1`;
+        // Raising rolls back the events too: the key's first answer stands, this append never happened.
+        if (inserted.length === 0) throw new IdempotencyKeyTaken(record.key);
+      }
+      return results;
     });
   }
 
   const store: EventStore = {
-    async append(requests) {
+    async append(requests, options = {}) {
       for (const r of requests) {
         assertAppendRequest(r);
         for (const e of r.events) {
@@ -130,18 +154,26 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
       if (new Set(ids).size !== ids.length) throw new TypeError("an event id appears twice in one append");
       let results: AppendResult[];
       try {
-        results = await appendOnce(requests, prepared);
+        results = await appendOnce(requests, prepared, options);
       } catch (error) {
         // Another transaction stored one of these event ids while we were writing: now it is a replay.
         if ((error as { constraint_name?: string }).constraint_name !== "events_event_id_unique") throw error;
-        results = await appendOnce(requests, prepared);
+        results = await appendOnce(requests, prepared, options);
       }
       return Promise.all(results.map(async (r) => ({ ...r, events: await read(r.events) })));
     },
 
     async appendToStream(streamId, events, opts = {}) {
-      const [result] = await store.append([{ streamId, events, expectedVersion: opts.expectedVersion ?? "any" }]);
+      const [result] = await store.append([{ streamId, events, expectedVersion: opts.expectedVersion ?? "any" }], opts);
       return result as AppendResult;
+    },
+
+    async idempotencyRecord(key) {
+      const [row] = await sql<{ fingerprint: string; status: number; body: unknown }[]>`
+        select fingerprint, status, body from idempotency_keys where key = ${key}`;
+      return row
+        ? ({ key, fingerprint: row.fingerprint, status: row.status, body: row.body } satisfies IdempotencyRecord)
+        : undefined;
     },
 
     async readStream(streamId, opts = {}) {

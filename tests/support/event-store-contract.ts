@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { ConcurrencyError, IdempotencyError } from "../../src/core/errors.ts";
+import { ConcurrencyError, IdempotencyError, IdempotencyKeyTaken } from "../../src/core/errors.ts";
 import type { EventStore } from "../../src/core/event-store.ts";
 import { handleCommand } from "../../src/core/handle-command.ts";
 import { loadState } from "../../src/core/load-state.ts";
@@ -214,6 +214,22 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
       ]);
       const all = await upcasting.readAll({ categories: ["counter"], batchSize: 100_000 });
       expect(all.events.find((x) => x.streamId === s)?.schemaVersion).toBe(3);
+    });
+
+    it("records an idempotency key's answer with the events, and refuses the key a second time writing nothing", async () => {
+      const s = stream();
+      const key = `idem-${id()}`;
+      const respond = (results: { version: number; position: number }[]) => ({
+        status: 201,
+        body: { version: results[0]?.version },
+      });
+      await store.appendToStream(s, [added(1)], { idempotency: { key, fingerprint: "f1", respond } });
+      expect(await store.idempotencyRecord(key)).toEqual({ key, fingerprint: "f1", status: 201, body: { version: 1 } });
+      await expect(
+        store.appendToStream(s, [added(2)], { idempotency: { key, fingerprint: "f2", respond } }),
+      ).rejects.toBeInstanceOf(IdempotencyKeyTaken);
+      expect(await store.readStream(s)).toHaveLength(1);
+      expect(await store.idempotencyRecord(`missing-${id()}`)).toBeUndefined();
     });
 
     it("forgets a subject: personal fields read back redacted while the rest and rebuilds still work", async () => {

@@ -1,0 +1,89 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import {
+  ConcurrencyError,
+  IdempotencyError,
+  IdempotencyKeyTaken,
+  PreconditionFailedError,
+  ValidationError,
+} from "../core/errors.ts";
+import type { EventStore } from "../core/event-store.ts";
+import type { CommandResult, HandleCommandOptions } from "../core/handle-command.ts";
+
+async function sha256(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function ifMatch(c: Context): number | undefined {
+  const header = c.req.header("if-match");
+  if (header === undefined) return undefined;
+  const value = header.replace(/^W\//, "").replaceAll('"', "").trim();
+  if (!/^\d+$/.test(value))
+    throw new ValidationError("If-Match must be a stream version", [{ pointer: "", message: "If-Match: <version>" }]);
+  return Number(value);
+}
+
+/**
+ * Runs a command for a route and answers `{ ...ids, version, position }`. `If-Match: <version>` becomes the
+ * expected version (412 when the stream moved on). With `Idempotency-Key`, the answer is stored in the
+ * same transaction as the events; the same key and body get the first answer again, another body a 422.
+ */
+export async function runCommand(
+  c: Context,
+  deps: { store: EventStore; status: ContentfulStatusCode; ids: Record<string, string> },
+  run: (options: HandleCommandOptions) => Promise<CommandResult>,
+): Promise<Response> {
+  const key = c.req.header("idempotency-key");
+  const expectedVersion = ifMatch(c);
+  let fingerprint = "";
+  if (key !== undefined) {
+    if (key.length === 0 || key.length > 200) throw new ValidationError("Idempotency-Key must be 1 to 200 characters");
+    fingerprint = await sha256(`${c.req.method} ${c.req.path}\n${await c.req.text()}`);
+    const earlier = await deps.store.idempotencyRecord(key);
+    if (earlier) return replay(c, earlier, fingerprint);
+  }
+  const answer = (result: { version: number; position: number }) => ({
+    ...deps.ids,
+    version: result.version,
+    position: result.position,
+  });
+  const options: HandleCommandOptions = {
+    expectedVersion,
+    metadata: {
+      correlationId: c.req.header("x-correlation-id") ?? (c.get("requestId") as string),
+      traceparent: c.req.header("traceparent"),
+      actor: undefined,
+    },
+    idempotency: key
+      ? {
+          key,
+          fingerprint,
+          respond: (results) => ({ status: deps.status, body: answer(results[results.length - 1] as CommandResult) }),
+        }
+      : undefined,
+  };
+  try {
+    const result = await run(options);
+    return c.json(answer(result), deps.status);
+  } catch (error) {
+    if (error instanceof IdempotencyKeyTaken && key) {
+      const earlier = await deps.store.idempotencyRecord(key);
+      if (earlier) return replay(c, earlier, fingerprint);
+    }
+    if (error instanceof ConcurrencyError && expectedVersion !== undefined) {
+      throw new PreconditionFailedError(`the stream is at version ${error.actual}, not ${expectedVersion}`, {
+        actual: error.actual,
+      });
+    }
+    throw error;
+  }
+}
+
+function replay(c: Context, earlier: { fingerprint: string; status: number; body: unknown }, fingerprint: string): Response {
+  if (earlier.fingerprint !== fingerprint) {
+    throw new IdempotencyError("this Idempotency-Key was used with a different request");
+  }
+  c.header("idempotent-replayed", "true");
+  return c.json(earlier.body as object, earlier.status as ContentfulStatusCode);
+}

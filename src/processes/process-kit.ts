@@ -1,0 +1,67 @@
+import { Hono } from "hono";
+import type { Registry } from "prom-client";
+import type { Config } from "../config.ts";
+import type { Logger } from "../log.ts";
+import { connect } from "../store/connect.ts";
+
+/** Starts an HTTP server; main.ts passes the runtime's own (Bun.serve). */
+export type Serve = (
+  fetch: (req: Request) => Response | Promise<Response>,
+  host: string,
+  port: number,
+) => { url: string; stop(): Promise<void> };
+
+export type ProcessContext = { config: Config; log: Logger; serve: Serve };
+
+/** The write database (events) and, when configured apart, the read database (read models and inboxes). */
+export function databases(config: Config, name: string, max = config.dbPoolMax) {
+  const sql = connect(config.databaseUrl, { max, applicationName: `eventline-${name}`, schema: config.databaseSchema });
+  const readSql =
+    config.readDatabaseUrl === config.databaseUrl
+      ? sql
+      : connect(config.readDatabaseUrl, { max, applicationName: `eventline-${name}-read`, schema: config.databaseSchema });
+  return {
+    sql,
+    readSql,
+    async end() {
+      await sql.end({ timeout: 5 });
+      if (readSql !== sql) await readSql.end({ timeout: 5 });
+    },
+  };
+}
+
+/** A long-running process's own small port: /health and /metrics, so each can be probed and scraped. */
+export function serveProbe(ctx: ProcessContext, port: number, registry: Registry) {
+  const probe = new Hono();
+  probe.get("/health", (c) => c.json({ status: "ok" }));
+  probe.get("/metrics", async (c) => c.text(await registry.metrics(), 200, { "content-type": registry.contentType }));
+  const server = ctx.serve(probe.fetch, ctx.config.host, port);
+  ctx.log("info", "probe listening", { url: server.url });
+  return server;
+}
+
+/** Stops the process gracefully on SIGINT or SIGTERM: `stop` finishes in-flight work, then exit 0. */
+export function onShutdown(log: Logger, stop: () => Promise<void>, deadlineMs = 15_000): void {
+  let stopping = false;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      log("info", "shutting down", { signal });
+      const deadline = setTimeout(() => {
+        log("error", "shutdown deadline passed, exiting");
+        process.exit(1);
+      }, deadlineMs);
+      stop().then(
+        () => {
+          clearTimeout(deadline);
+          process.exit(0);
+        },
+        (error) => {
+          log("error", "shutdown failed", { error: String(error) });
+          process.exit(1);
+        },
+      );
+    });
+  }
+}

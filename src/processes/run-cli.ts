@@ -1,0 +1,110 @@
+import amqp from "amqplib";
+import type { Config } from "../config.ts";
+import { liveTables } from "../consumers/consumer-definition.ts";
+import { consumerLag } from "../consumers/catch-up.ts";
+import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from "../consumers/dead-letters.ts";
+import { type RebuildProgress, rebuildReadModel } from "../consumers/rebuild.ts";
+import type { Logger } from "../log.ts";
+import { outboxStatus, releaseStream } from "../outbox/outbox-queries.ts";
+import { createShop } from "../shop/create-shop.ts";
+import { connect } from "../store/connect.ts";
+import { migrate } from "../store/migrate.ts";
+import { databases } from "./process-kit.ts";
+
+const out = (text: string) => process.stdout.write(`${text}\n`);
+const usage = (text: string) => {
+  process.stderr.write(`usage: ${text}\n`);
+  process.exitCode = 2;
+};
+
+/** Applies migrations to the write database, and to the read database when it is another one. */
+export async function runMigrate(config: Config, log: Logger): Promise<void> {
+  for (const url of new Set([config.databaseUrl, config.readDatabaseUrl])) {
+    const sql = connect(url, { max: 1, applicationName: "eventline-migrate", schema: config.databaseSchema });
+    try {
+      const applied = await migrate(sql);
+      log("info", applied.length ? "migrations applied" : "database up to date", { applied });
+    } finally {
+      await sql.end();
+    }
+  }
+}
+
+export async function runOutbox(config: Config, [sub, streamId]: string[]): Promise<void> {
+  const sql = connect(config.databaseUrl, { max: 1, applicationName: "eventline-cli", schema: config.databaseSchema });
+  try {
+    if (sub === "status") out(JSON.stringify(await outboxStatus(sql), null, 2));
+    else if (sub === "release" && streamId) {
+      const n = await releaseStream(sql, streamId, config.notifyChannel);
+      out(n > 0 ? `released ${streamId}: ${n} rows due again` : `${streamId} has no parked or failing rows`);
+    } else usage("outbox status | outbox release <stream-id>");
+  } finally {
+    await sql.end();
+  }
+}
+
+/** A bar on a terminal, plain lines (at most one a second) otherwise. */
+function progressPrinter(name: string) {
+  let lastLine = 0;
+  return (p: RebuildProgress) => {
+    const text = `${name}: ${p.percent.toFixed(1)}% · ${p.applied} events · ${Math.round(p.eventsPerSecond)} events/s`;
+    if (process.stdout.isTTY) {
+      const width = 30;
+      const filled = Math.round((p.percent / 100) * width);
+      process.stdout.write(`\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${text}   `);
+      if (p.percent >= 100) process.stdout.write("\n");
+    } else if (Date.now() - lastLine >= 1_000 || p.percent >= 100) {
+      lastLine = Date.now();
+      out(text);
+    }
+  };
+}
+
+export async function runReadModels(config: Config, [sub, name]: string[]): Promise<void> {
+  const db = databases(config, "cli", 4);
+  try {
+    const shop = createShop({ sql: db.sql, readSql: db.readSql, notifyChannel: config.notifyChannel });
+    if (sub === "list") {
+      for (const def of shop.readModels) {
+        const lag = await consumerLag({ sql: db.readSql, storeSql: db.sql, store: shop.store, def, tables: liveTables(def) });
+        out(`${def.name}\ttables ${Object.keys(def.tables).join(",")}\tlag ${lag.lag}\tbinds ${def.bindings.join(" ")}`);
+      }
+      return;
+    }
+    const def = shop.readModels.find((d) => d.name === name);
+    if (sub !== "rebuild" || !def)
+      return usage(`read-models list | read-models rebuild <${shop.readModels.map((d) => d.name).join("|")}>`);
+    const result = await rebuildReadModel({
+      sql: db.readSql,
+      storeSql: db.sql,
+      store: shop.store,
+      def,
+      onProgress: progressPrinter(def.name),
+    });
+    out(`rebuilt ${def.name} from ${result.applied} events`);
+  } finally {
+    await db.end();
+  }
+}
+
+export async function runDeadLetters(config: Config, [sub, consumer, ...ids]: string[]): Promise<void> {
+  if (!sub || !consumer) return usage("dead-letters list|replay|purge <consumer> [message-id ...]");
+  const conn = await amqp.connect(config.amqpUrl);
+  try {
+    const prefix = config.consumer.queuePrefix;
+    if (sub === "list") for (const d of await listDeadLetters(conn, consumer, prefix)) out(JSON.stringify(d));
+    else if (sub === "show")
+      out(
+        JSON.stringify(
+          (await listDeadLetters(conn, consumer)).filter((d) => ids.includes(d.messageId)),
+          null,
+          2,
+        ),
+      );
+    else if (sub === "replay") out(`replayed ${await replayDeadLetters(conn, consumer, ids.length ? ids : undefined, prefix)}`);
+    else if (sub === "purge") out(`purged ${await purgeDeadLetters(conn, consumer, prefix)}`);
+    else usage("dead-letters list|show|replay|purge <consumer> [message-id ...]");
+  } finally {
+    await conn.close();
+  }
+}

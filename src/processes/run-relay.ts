@@ -1,0 +1,40 @@
+import { Registry } from "prom-client";
+import { connectBroker } from "../broker/amqp-connection.ts";
+import { outboxStatus } from "../outbox/outbox-queries.ts";
+import { createRelay } from "../outbox/relay.ts";
+import { createRelayMetrics } from "../outbox/relay-metrics.ts";
+import { connect } from "../store/connect.ts";
+import { onShutdown, type ProcessContext, serveProbe } from "./process-kit.ts";
+
+/** The relay process: publishes the outbox, serves /health and /metrics on RELAY_METRICS_PORT. */
+export async function runRelay(ctx: ProcessContext): Promise<void> {
+  const { config, log } = ctx;
+  const sql = connect(config.databaseUrl, { max: 3, applicationName: "eventline-relay", schema: config.databaseSchema });
+  const broker = connectBroker(config.amqpUrl, log, "eventline-relay");
+  const registry = new Registry();
+  const metrics = createRelayMetrics(registry, () => outboxStatus(sql).then((s) => ({ ...s, parkedStreams: s.parked.length })));
+  const relay = createRelay({
+    sql,
+    broker,
+    log,
+    metrics,
+    exchange: config.eventsExchange,
+    notifyChannel: config.notifyChannel,
+    ...config.relay,
+    afterConfirm:
+      config.fault === "relay-crash-after-confirm"
+        ? () => {
+            log("warn", "fault injected: crashing after confirm, before marking rows");
+            process.kill(process.pid, "SIGKILL");
+          }
+        : undefined,
+  });
+  const probe = serveProbe(ctx, config.relay.metricsPort, registry);
+  await relay.start();
+  onShutdown(log, async () => {
+    await relay.stop();
+    await broker.close();
+    await probe.stop();
+    await sql.end({ timeout: 5 });
+  });
+}

@@ -1,0 +1,114 @@
+import type { Decider } from "../../core/decider.ts";
+import { DomainError, NotFoundError } from "../../core/errors.ts";
+
+export type OrderItem = { sku: string; quantity: number; unitPrice: number };
+export type OrderStatus = "DRAFT" | "PLACED" | "CONFIRMED" | "CANCELLED" | "SHIPPED";
+
+export type OrderCommand =
+  | { type: "CreateOrder"; data: { orderId: string; customerId: string } }
+  | { type: "AddItem"; data: { orderId: string; sku: string; quantity: number; unitPrice: number } }
+  | { type: "RemoveItem"; data: { orderId: string; sku: string } }
+  | { type: "PlaceOrder"; data: { orderId: string; paymentToken: string } }
+  | { type: "CancelOrder"; data: { orderId: string; reason: string } }
+  | { type: "ConfirmOrder"; data: { orderId: string } }
+  | { type: "ShipOrder"; data: { orderId: string } };
+
+export type OrderEvent =
+  | { type: "OrderCreated"; data: { orderId: string; customerId: string } }
+  | { type: "ItemAdded"; data: { orderId: string; sku: string; quantity: number; unitPrice: number } }
+  | { type: "ItemRemoved"; data: { orderId: string; sku: string } }
+  | {
+      type: "OrderPlaced";
+      data: { orderId: string; customerId: string; items: OrderItem[]; total: number; paymentToken: string };
+    }
+  | { type: "OrderCancelled"; data: { orderId: string; reason: string } }
+  | { type: "OrderConfirmed"; data: { orderId: string; customerId: string; items: OrderItem[]; total: number } }
+  | { type: "OrderShipped"; data: { orderId: string } };
+
+export type Order = { status: "NONE" } | { status: OrderStatus; orderId: string; customerId: string; items: OrderItem[] };
+
+export const orderStream = (orderId: string) => `order-${orderId}`;
+
+export const orderTotal = (items: OrderItem[]) => items.reduce((sum, i) => sum + i.quantity * i.unitPrice, 0);
+
+function mustBe(state: Order, allowed: OrderStatus[], code: string): asserts state is Exclude<Order, { status: "NONE" }> {
+  if (state.status === "NONE") throw new DomainError("ORDER_NOT_FOUND", "order does not exist");
+  if (!allowed.includes(state.status)) throw new DomainError(code, `order is ${state.status}`, { status: state.status });
+}
+
+export const orders: Decider<OrderCommand, OrderEvent, Order> = {
+  initialState: () => ({ status: "NONE" }),
+  decide(command, state) {
+    const d = command.data;
+    if (command.type === "CreateOrder") {
+      if (state.status !== "NONE") throw new DomainError("ORDER_EXISTS", `order ${d.orderId} already exists`);
+      return [{ type: "OrderCreated", data: command.data }];
+    }
+    if (state.status === "NONE") throw new NotFoundError("order", d.orderId);
+    switch (command.type) {
+      case "AddItem":
+        mustBe(state, ["DRAFT"], "ORDER_NOT_DRAFT");
+        return [{ type: "ItemAdded", data: command.data }];
+      case "RemoveItem":
+        mustBe(state, ["DRAFT"], "ORDER_NOT_DRAFT");
+        if (!state.items.some((i) => i.sku === command.data.sku)) throw new NotFoundError("item", command.data.sku);
+        return [{ type: "ItemRemoved", data: command.data }];
+      case "PlaceOrder":
+        mustBe(state, ["DRAFT"], "ORDER_NOT_DRAFT");
+        if (state.items.length === 0) throw new DomainError("ORDER_EMPTY", "an empty order cannot be placed");
+        return [
+          {
+            type: "OrderPlaced",
+            data: {
+              orderId: state.orderId,
+              customerId: state.customerId,
+              items: state.items,
+              total: orderTotal(state.items),
+              paymentToken: command.data.paymentToken,
+            },
+          },
+        ];
+      case "CancelOrder":
+        if (state.status === "CANCELLED") return [];
+        mustBe(state, ["DRAFT", "PLACED"], "ORDER_NOT_CANCELLABLE");
+        return [{ type: "OrderCancelled", data: command.data }];
+      case "ConfirmOrder":
+        if (state.status === "CONFIRMED") return [];
+        mustBe(state, ["PLACED"], "ORDER_NOT_PLACED");
+        return [
+          {
+            type: "OrderConfirmed",
+            data: { orderId: state.orderId, customerId: state.customerId, items: state.items, total: orderTotal(state.items) },
+          },
+        ];
+      case "ShipOrder":
+        if (state.status === "SHIPPED") return [];
+        mustBe(state, ["CONFIRMED"], "ORDER_NOT_CONFIRMED");
+        return [{ type: "OrderShipped", data: command.data }];
+    }
+  },
+  evolve(state, event) {
+    if (event.type === "OrderCreated")
+      return { status: "DRAFT", orderId: event.data.orderId, customerId: event.data.customerId, items: [] };
+    if (state.status === "NONE") return state;
+    switch (event.type) {
+      case "ItemAdded": {
+        const existing = state.items.find((i) => i.sku === event.data.sku);
+        const items = existing
+          ? state.items.map((i) => (i.sku === event.data.sku ? { ...i, quantity: i.quantity + event.data.quantity } : i))
+          : [...state.items, { sku: event.data.sku, quantity: event.data.quantity, unitPrice: event.data.unitPrice }];
+        return { ...state, items };
+      }
+      case "ItemRemoved":
+        return { ...state, items: state.items.filter((i) => i.sku !== event.data.sku) };
+      case "OrderPlaced":
+        return { ...state, status: "PLACED" };
+      case "OrderCancelled":
+        return { ...state, status: "CANCELLED" };
+      case "OrderConfirmed":
+        return { ...state, status: "CONFIRMED" };
+      case "OrderShipped":
+        return { ...state, status: "SHIPPED" };
+    }
+  },
+};

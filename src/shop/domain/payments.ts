@@ -1,0 +1,72 @@
+import type { Decider } from "../../core/decider.ts";
+import { DomainError } from "../../core/errors.ts";
+
+export type PaymentStatus = "NONE" | "CHARGED" | "DECLINED" | "REFUNDED";
+
+export type PaymentCommand =
+  | { type: "RecordCharge"; data: { orderId: string; amount: number; approved: boolean; reason?: string } }
+  | { type: "RecordRefund"; data: { orderId: string } };
+
+export type PaymentEvent =
+  | { type: "PaymentCharged"; data: { orderId: string; amount: number } }
+  | { type: "PaymentDeclined"; data: { orderId: string; amount: number; reason: string } }
+  | { type: "PaymentRefunded"; data: { orderId: string; amount: number } };
+
+export type Payment = { status: PaymentStatus; amount: number };
+
+export const paymentStream = (orderId: string) => `payment-${orderId}`;
+
+/**
+ * Records what the gateway answered. The gateway call itself happens outside (it is a side effect); this
+ * decider keeps the record honest: one charge per order, refunds only of a charge, and at most once.
+ */
+export const payments: Decider<PaymentCommand, PaymentEvent, Payment> = {
+  initialState: () => ({ status: "NONE", amount: 0 }),
+  decide(command, state) {
+    const { orderId } = command.data;
+    if (command.type === "RecordCharge") {
+      if (state.status !== "NONE") return [];
+      const { amount, approved, reason } = command.data;
+      return approved
+        ? [{ type: "PaymentCharged", data: { orderId, amount } }]
+        : [{ type: "PaymentDeclined", data: { orderId, amount, reason: reason ?? "declined" } }];
+    }
+    if (state.status === "REFUNDED") return [];
+    if (state.status !== "CHARGED") throw new DomainError("NOTHING_TO_REFUND", `payment for ${orderId} is ${state.status}`);
+    return [{ type: "PaymentRefunded", data: { orderId, amount: state.amount } }];
+  },
+  evolve(state, event) {
+    switch (event.type) {
+      case "PaymentCharged":
+        return { status: "CHARGED", amount: event.data.amount };
+      case "PaymentDeclined":
+        return { status: "DECLINED", amount: event.data.amount };
+      case "PaymentRefunded":
+        return { ...state, status: "REFUNDED" };
+    }
+  },
+};
+
+/** The payment provider's side of a charge. */
+export type PaymentGateway = {
+  charge(input: { orderId: string; amount: number; token: string }): Promise<{ approved: boolean; reason?: string }>;
+  refund(input: { orderId: string; amount: number }): Promise<void>;
+};
+
+/** A stand-in gateway: declines every token starting with `decline`, approves the rest. */
+export function createFakeGateway(): PaymentGateway & { charges: string[]; refunds: string[] } {
+  const charges: string[] = [];
+  const refunds: string[] = [];
+  return {
+    charges,
+    refunds,
+    async charge({ orderId, token }) {
+      if (token.startsWith("decline")) return { approved: false, reason: "card declined" };
+      charges.push(orderId);
+      return { approved: true };
+    },
+    async refund({ orderId }) {
+      refunds.push(orderId);
+    },
+  };
+}

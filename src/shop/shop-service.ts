@@ -1,0 +1,153 @@
+import { ConcurrencyError, DomainError, NotFoundError } from "../core/errors.ts";
+import type { EventStore } from "../core/event-store.ts";
+import { type CommandResult, type HandleCommandOptions, handleCommand } from "../core/handle-command.ts";
+import { loadState } from "../core/load-state.ts";
+import { type Product, catalog, productStream, skuStream } from "./domain/catalog.ts";
+import { customerStream, customers } from "./domain/customers.ts";
+import { inventory, inventoryStream } from "./domain/inventory.ts";
+import { orderStream, orders } from "./domain/orders.ts";
+import { type PaymentGateway, paymentStream, payments } from "./domain/payments.ts";
+
+export type ShopService = ReturnType<typeof createShopService>;
+
+/**
+ * The shop's use cases: each loads what it needs, asks a decider, and appends. Side effects (the
+ * payment gateway) happen outside the deciders; cross-stream rules (a sku names one product) are kept
+ * by appending to several streams at once.
+ */
+export function createShopService(deps: { store: EventStore; gateway: PaymentGateway }) {
+  const { store, gateway } = deps;
+
+  async function productBySku(sku: string): Promise<Extract<Product, { exists: true }>> {
+    const [claim] = await store.readStream(skuStream(sku), { toVersion: 1 });
+    if (!claim) throw new NotFoundError("sku", sku);
+    const { state } = await loadState(store, catalog, productStream((claim.data as { productId: string }).productId));
+    if (!state.exists) throw new NotFoundError("sku", sku);
+    return state;
+  }
+
+  return {
+    async addProduct(input: { productId: string; sku: string; name: string; price: number }, opts: HandleCommandOptions = {}) {
+      const events = catalog.decide({ type: "AddProduct", data: input }, catalog.initialState());
+      try {
+        const [, product] = await store.append(
+          [
+            {
+              streamId: skuStream(input.sku),
+              expectedVersion: "no_stream",
+              events: [{ type: "SkuClaimed", data: { sku: input.sku, productId: input.productId } }],
+            },
+            {
+              streamId: productStream(input.productId),
+              expectedVersion: "no_stream",
+              events: events.map((e) => ({ ...e, metadata: opts.metadata })),
+            },
+          ],
+          { idempotency: opts.idempotency },
+        );
+        return product as CommandResult;
+      } catch (error) {
+        if (error instanceof ConcurrencyError && error.streamId === skuStream(input.sku)) {
+          throw new DomainError("SKU_TAKEN", `sku ${input.sku} belongs to another product`);
+        }
+        throw error;
+      }
+    },
+
+    changePrice: (productId: string, price: number, opts: HandleCommandOptions = {}) =>
+      handleCommand(store, catalog, productStream(productId), { type: "ChangePrice", data: { productId, price } }, opts),
+
+    async receiveStock(sku: string, quantity: number, opts: HandleCommandOptions = {}) {
+      await productBySku(sku);
+      return handleCommand(store, inventory, inventoryStream(sku), { type: "ReceiveStock", data: { sku, quantity } }, opts);
+    },
+
+    reserveStock: (sku: string, orderId: string, quantity: number, opts: HandleCommandOptions = {}) =>
+      handleCommand(store, inventory, inventoryStream(sku), { type: "ReserveStock", data: { sku, orderId, quantity } }, opts),
+
+    releaseReservation: (sku: string, orderId: string, opts: HandleCommandOptions = {}) =>
+      handleCommand(store, inventory, inventoryStream(sku), { type: "ReleaseReservation", data: { sku, orderId } }, opts),
+
+    registerCustomer: (input: { customerId: string; name: string; email: string }, opts: HandleCommandOptions = {}) =>
+      handleCommand(store, customers, customerStream(input.customerId), { type: "RegisterCustomer", data: input }, opts),
+
+    changeEmail: (customerId: string, email: string, opts: HandleCommandOptions = {}) =>
+      handleCommand(store, customers, customerStream(customerId), { type: "ChangeEmail", data: { customerId, email } }, opts),
+
+    async forgetCustomer(customerId: string, opts: HandleCommandOptions = {}) {
+      const result = await handleCommand(
+        store,
+        customers,
+        customerStream(customerId),
+        { type: "ForgetCustomer", data: { customerId } },
+        opts,
+      );
+      // The event says it happened; deleting the key makes it true for every stored copy at once.
+      await store.forgetSubject(customerId);
+      return result;
+    },
+
+    async createOrder(input: { orderId: string; customerId: string }, opts: HandleCommandOptions = {}) {
+      const { state } = await loadState(store, customers, customerStream(input.customerId));
+      if (state.status === "none") throw new NotFoundError("customer", input.customerId);
+      return handleCommand(store, orders, orderStream(input.orderId), { type: "CreateOrder", data: input }, opts);
+    },
+
+    async addItem(orderId: string, sku: string, quantity: number, opts: HandleCommandOptions = {}) {
+      const product = await productBySku(sku);
+      return handleCommand(
+        store,
+        orders,
+        orderStream(orderId),
+        { type: "AddItem", data: { orderId, sku, quantity, unitPrice: product.price } },
+        opts,
+      );
+    },
+
+    removeItem: (orderId: string, sku: string, opts: HandleCommandOptions = {}) =>
+      handleCommand(store, orders, orderStream(orderId), { type: "RemoveItem", data: { orderId, sku } }, opts),
+
+    placeOrder: (orderId: string, paymentToken: string, opts: HandleCommandOptions = {}) =>
+      handleCommand(store, orders, orderStream(orderId), { type: "PlaceOrder", data: { orderId, paymentToken } }, opts),
+
+    cancelOrder: (orderId: string, reason: string, opts: HandleCommandOptions = {}) =>
+      handleCommand(store, orders, orderStream(orderId), { type: "CancelOrder", data: { orderId, reason } }, opts),
+
+    confirmOrder: (orderId: string, opts: HandleCommandOptions = {}) =>
+      handleCommand(store, orders, orderStream(orderId), { type: "ConfirmOrder", data: { orderId } }, opts),
+
+    shipOrder: (orderId: string, opts: HandleCommandOptions = {}) =>
+      handleCommand(store, orders, orderStream(orderId), { type: "ShipOrder", data: { orderId } }, opts),
+
+    /** Charges once per order: a payment already recorded is returned as it is, the gateway not called again. */
+    async chargePayment(orderId: string, amount: number, token: string, opts: HandleCommandOptions = {}) {
+      const { state } = await loadState(store, payments, paymentStream(orderId));
+      if (state.status !== "NONE") {
+        const version = await store.streamVersion(paymentStream(orderId));
+        return {
+          result: { streamId: paymentStream(orderId), version, position: 0, events: [] } as CommandResult,
+          status: state.status,
+        };
+      }
+      const answer = await gateway.charge({ orderId, amount, token });
+      const result = await handleCommand(
+        store,
+        payments,
+        paymentStream(orderId),
+        { type: "RecordCharge", data: { orderId, amount, ...answer } },
+        opts,
+      );
+      return { result, status: answer.approved ? ("CHARGED" as const) : ("DECLINED" as const) };
+    },
+
+    /** Refunds at most once: a refunded payment is left alone. */
+    async refundPayment(orderId: string, opts: HandleCommandOptions = {}) {
+      const { state } = await loadState(store, payments, paymentStream(orderId));
+      if (state.status === "REFUNDED")
+        return { streamId: paymentStream(orderId), version: 0, position: 0, events: [] } as CommandResult;
+      if (state.status !== "CHARGED") throw new DomainError("NOTHING_TO_REFUND", `payment for ${orderId} is ${state.status}`);
+      await gateway.refund({ orderId, amount: state.amount });
+      return handleCommand(store, payments, paymentStream(orderId), { type: "RecordRefund", data: { orderId } }, opts);
+    },
+  };
+}
