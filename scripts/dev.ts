@@ -51,7 +51,7 @@ const children = roles.map((role) => {
     stream.on("data", (chunk: Buffer) => {
       const lines = (rest + chunk.toString()).split("\n");
       rest = lines.pop() ?? "";
-      for (const line of lines) process.stdout.write(prefix + line + "\n");
+      for (const line of lines) process.stdout.write(`${prefix + line}\n`);
     });
   }
   child.on("exit", (code, signal) => {

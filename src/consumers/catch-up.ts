@@ -108,6 +108,8 @@ export async function sweep(
  */
 export async function hasApplied(deps: SweepDeps, position: number): Promise<boolean> {
   const { sql, store, def } = deps;
+  // A position the log has not reached yet cannot have been applied.
+  if (position > (await store.headPosition())) return false;
   const categories = categoriesOf(def.bindings);
   let after = await loadCheckpoint(sql, def.name);
   for (let i = 0; i < 20; i++) {
@@ -130,12 +132,11 @@ export type Lag = {
 };
 
 /** Head position minus the consumer's checkpoint, and the age of the oldest event it has not applied. */
-export async function consumerLag(deps: SweepDeps & { storeSql: Sql }): Promise<Lag> {
-  const [head] = await deps.storeSql<{ p: number | null }[]>`select max(position) as p from events`;
+export async function consumerLag(deps: SweepDeps): Promise<Lag> {
+  const headPosition = await deps.store.headPosition();
   const checkpoint = await loadCheckpoint(deps.sql, deps.def.name);
   const probe = await sweep(deps, { graceMs: Number.POSITIVE_INFINITY, maxBatches: 1 }).catch(() => undefined);
   const oldest = probe?.oldestUnapplied;
-  const headPosition = head?.p ?? 0;
   return {
     consumer: deps.def.name,
     headPosition,

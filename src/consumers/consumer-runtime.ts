@@ -71,7 +71,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   let sweeping: Promise<unknown> | undefined;
   let running = false;
   const retentionMs = options.inboxRetentionMs ?? 7 * 24 * 3600 * 1000;
-  const lastPrune = 0;
+  let lastPrune = 0;
 
   async function sendTo(queue: string, msg: ConsumeMessage, headers: Record<string, unknown>, expiration?: number) {
     await publisher?.sendToQueue(queue, msg.content, {
@@ -174,9 +174,15 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     if (!running) return;
     sweepTimer = setTimeout(async () => {
       sweeping = sweep(deps, { graceMs: sweepOptions.graceMs, poison })
-        .then((r) => {
+        .then(async (r) => {
           if (r.applied > 0)
             log("warn", "sweep applied events the broker had not delivered", { consumer: def.name, applied: r.applied });
+          // Retention runs at most once a minute, in batches, beside the sweep.
+          if (retentionMs > 0 && Date.now() - lastPrune > 60_000) {
+            lastPrune = Date.now();
+            const pruned = await pruneInbox(sql, { olderThanMs: retentionMs });
+            if (pruned > 0) log("info", "old inbox rows removed", { consumer: def.name, pruned });
+          }
         })
         .catch((error) => log("warn", "sweep failed", { consumer: def.name, error: String(error) }));
       await sweeping;

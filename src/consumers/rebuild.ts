@@ -17,8 +17,6 @@ export type RebuildProgress = {
 export type RebuildOptions = {
   /** Read models live here (READ_DATABASE_URL). */
   sql: Sql;
-  /** The events table lives here (DATABASE_URL), for the head position. */
-  storeSql: Sql;
   store: EventStore;
   def: ConsumerDefinition;
   batchSize?: number;
@@ -31,7 +29,7 @@ export type RebuildOptions = {
  * moment, the last events are applied and the tables swapped in one transaction.
  */
 export async function rebuildReadModel(options: RebuildOptions): Promise<{ applied: number; checkpoint: Checkpoint }> {
-  const { sql, storeSql, store, def } = options;
+  const { sql, store, def } = options;
   const suffix = `_rb${Date.now().toString(36)}`;
   const shadow = `${def.name}#rebuild`;
   const tables = Object.fromEntries(Object.keys(def.tables).map((t) => [t, `${t}${suffix}`]));
@@ -58,10 +56,7 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<{ appli
     }
   }
 
-  async function head(): Promise<number> {
-    const [row] = await storeSql<{ p: number | null }[]>`select max(position) as p from events`;
-    return row?.p ?? 0;
-  }
+  const head = () => store.headPosition();
 
   // Phase 1: replay into the new tables, the live model untouched.
   let headPosition = await head();

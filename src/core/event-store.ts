@@ -56,6 +56,8 @@ export interface EventStore {
   /** The answer recorded under an idempotency key, if any. */
   idempotencyRecord(key: string): Promise<IdempotencyRecord | undefined>;
   readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /** The highest global position written so far (0 for an empty store). */
+  headPosition(): Promise<number>;
   /** Current version of a stream (0 when it does not exist). */
   streamVersion(streamId: string): Promise<number>;
   /** The next batch of the whole log after a checkpoint, in commit-safe order. */

@@ -1,6 +1,5 @@
 import {
   START,
-  type AppendRequest,
   type AppendResult,
   type Checkpoint,
   type EventStore,
@@ -124,6 +123,10 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         (e) => e.version >= from && e.version <= to && Date.parse(e.occurredAt) <= until,
       );
       return read(events.map(strip));
+    },
+
+    async headPosition() {
+      return rows.length;
     },
 
     async streamVersion(streamId) {

@@ -45,7 +45,18 @@ function bearer(token: string): MiddlewareHandler {
 export function createAdminRoutes(deps: AdminDeps): Hono {
   const admin = new Hono();
   if (!deps.token) return admin;
-  const doc = (summary: string) => describeRoute({ tags: ["admin"], summary, security: [{ bearer: [] }] });
+  const doc = (summary: string) =>
+    describeRoute({
+      tags: ["admin"],
+      summary,
+      security: [{ bearer: [] }],
+      responses: {
+        200: { description: "done" },
+        202: { description: "started" },
+        401: { description: "missing or wrong bearer token" },
+        404: { description: "unknown read model or consumer" },
+      },
+    });
   admin.use("/admin/*", bearer(deps.token));
   admin.get("/admin/outbox", doc("Outbox depth, oldest pending age and parked streams"), async (c) =>
     c.json(await deps.outboxStatus()),

@@ -1,6 +1,6 @@
 import { Scalar } from "@scalar/hono-api-reference";
 import { Hono } from "hono";
-import { openAPIRouteHandler } from "hono-openapi";
+import { describeRoute, openAPIRouteHandler } from "hono-openapi";
 import { requestId } from "hono/request-id";
 import { type AdminDeps, createAdminRoutes } from "./admin-routes.ts";
 import { jsonBody } from "./json-body.ts";
@@ -36,18 +36,28 @@ export function createApp(deps: AppDeps): Hono {
   }
   app.use(jsonBody);
 
-  app.get("/health", (c) => c.json({ status: "ok" }));
-  app.get("/ready", async (c) => {
-    try {
-      await deps.ready();
-      return c.json({ status: "ready" });
-    } catch (error) {
-      return c.json({ status: "not ready", detail: String((error as Error).message ?? error) }, 503);
-    }
-  });
+  const ops = (summary: string, responses: Record<number, string>) =>
+    describeRoute({
+      tags: ["operations"],
+      summary,
+      responses: Object.fromEntries(Object.entries(responses).map(([status, description]) => [status, { description }])),
+    });
+  app.get("/health", ops("The process is up", { 200: "up" }), (c) => c.json({ status: "ok" }));
+  app.get(
+    "/ready",
+    ops("Postgres and RabbitMQ answer a round trip", { 200: "ready", 503: "a dependency is down" }),
+    async (c) => {
+      try {
+        await deps.ready();
+        return c.json({ status: "ready" });
+      } catch (error) {
+        return c.json({ status: "not ready", detail: String((error as Error).message ?? error) }, 503);
+      }
+    },
+  );
   if (deps.metrics) {
     const metrics = deps.metrics;
-    app.get("/metrics", async (c) => {
+    app.get("/metrics", ops("Prometheus metrics", { 200: "text exposition format" }), async (c) => {
       const m = await metrics();
       return c.text(m.body, 200, { "content-type": m.contentType });
     });

@@ -15,6 +15,7 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
   const { config, log } = ctx;
   const db = databases(config, "api");
   const shop = createShop({ sql: db.sql, readSql: db.readSql, notifyChannel: config.notifyChannel });
+  await shop.ensureReadModels();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -63,9 +64,7 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
       releaseStream: (streamId) => releaseStream(db.sql, streamId, config.notifyChannel),
       consumers: () =>
         Promise.all(
-          shop.readModels.map((def) =>
-            consumerLag({ sql: db.readSql, storeSql: db.sql, store: shop.store, def, tables: liveTables(def) }),
-          ),
+          shop.readModels.map((def) => consumerLag({ sql: db.readSql, store: shop.store, def, tables: liveTables(def) })),
         ),
       deadLetters: {
         list: (name) => withBroker((conn) => listDeadLetters(conn, readModel(name).name, config.consumer.queuePrefix)),
@@ -76,7 +75,7 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
       rebuild: async (name) => {
         const def = readModel(name);
         log("info", "rebuild started", { readModel: name });
-        rebuildReadModel({ sql: db.readSql, storeSql: db.sql, store: shop.store, def }).then(
+        rebuildReadModel({ sql: db.readSql, store: shop.store, def }).then(
           (r) => log("info", "rebuild finished", { readModel: name, applied: r.applied }),
           (error) => log("error", "rebuild failed", { readModel: name, error: String(error) }),
         );

@@ -66,7 +66,7 @@ export async function runReadModels(config: Config, [sub, name]: string[]): Prom
     const shop = createShop({ sql: db.sql, readSql: db.readSql, notifyChannel: config.notifyChannel });
     if (sub === "list") {
       for (const def of shop.readModels) {
-        const lag = await consumerLag({ sql: db.readSql, storeSql: db.sql, store: shop.store, def, tables: liveTables(def) });
+        const lag = await consumerLag({ sql: db.readSql, store: shop.store, def, tables: liveTables(def) });
         out(`${def.name}\ttables ${Object.keys(def.tables).join(",")}\tlag ${lag.lag}\tbinds ${def.bindings.join(" ")}`);
       }
       return;
@@ -76,7 +76,6 @@ export async function runReadModels(config: Config, [sub, name]: string[]): Prom
       return usage(`read-models list | read-models rebuild <${shop.readModels.map((d) => d.name).join("|")}>`);
     const result = await rebuildReadModel({
       sql: db.readSql,
-      storeSql: db.sql,
       store: shop.store,
       def,
       onProgress: progressPrinter(def.name),

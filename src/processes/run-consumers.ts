@@ -23,7 +23,6 @@ export async function runConsumers(ctx: ProcessContext, which: string | undefine
   const registry = new Registry();
   const lagDeps = (def: (typeof defs)[number]) => ({
     sql: db.readSql,
-    storeSql: db.sql,
     store: shop.store,
     def,
     tables: liveTables(def),

@@ -5,6 +5,7 @@ import type { RecordedEvent } from "../core/messages.ts";
 import { createPersonalData } from "../core/personal-data.ts";
 import { hasApplied } from "../consumers/catch-up.ts";
 import { liveTables } from "../consumers/consumer-definition.ts";
+import { ensureReadModel } from "../consumers/ensure-read-model.ts";
 import { createPostgresEventStore } from "../store/postgres-event-store.ts";
 import { createPostgresKeyStore } from "../store/postgres-key-store.ts";
 import { customerPersonalData } from "./domain/customers.ts";
@@ -46,5 +47,9 @@ export function createShop(options: ShopOptions) {
     prepare: (events: RecordedEvent[]) => finishRead(events, personalData),
     routes: createShopRoutes({ shop: service, store, readSql, hasApplied: applied }),
     hasApplied: applied,
+    /** Creates missing read-model tables, so queries work before any consumer has started. */
+    async ensureReadModels() {
+      for (const def of shopReadModels) await ensureReadModel(readSql, def);
+    },
   };
 }

@@ -187,6 +187,11 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
       return read(rows.map(toRecorded));
     },
 
+    async headPosition() {
+      const [row] = await sql<{ p: number | null }[]>`select max(position) as p from events`;
+      return row?.p ?? 0;
+    },
+
     async streamVersion(streamId) {
       const [row] = await sql<{ version: number }[]>`select version from streams where stream_id = ${streamId}`;
       return row?.version ?? 0;

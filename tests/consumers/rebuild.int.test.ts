@@ -81,7 +81,6 @@ describe("a read-model rebuild", () => {
       const progress: RebuildProgress[] = [];
       const result = await rebuildReadModel({
         sql: db.sql,
-        storeSql: db.sql,
         store,
         def: rebuilt,
         batchSize: 100,

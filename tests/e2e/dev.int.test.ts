@@ -26,8 +26,15 @@ describe("the dev command", () => {
   it("serves GET /health with 200 and stops every process it started on Ctrl-C", async () => {
     const apiPort = freePort();
     const probePort = freePort();
+    const consumerPort = freePort();
     const dev = spawn("bash", [join(root, "scripts", "dev")], {
-      env: { ...process.env, PORT: String(apiPort), RELAY_METRICS_PORT: String(probePort), LOG_LEVEL: "warn" },
+      env: {
+        ...process.env,
+        PORT: String(apiPort),
+        RELAY_METRICS_PORT: String(probePort),
+        CONSUMER_METRICS_PORT: String(consumerPort),
+        LOG_LEVEL: "warn",
+      },
       stdio: ["ignore", "pipe", "inherit"],
     });
     let output = "";
@@ -43,17 +50,21 @@ describe("the dev command", () => {
           (r) => r.status,
           () => 0,
         );
-        if (status === 200 && (await listening(probePort))) break;
+        if (status === 200 && (await listening(probePort)) && (await listening(consumerPort))) break;
         await Bun.sleep(200);
       }
       expect(status).toBe(200);
       expect(await fetch(`http://127.0.0.1:${probePort}/health`).then((r) => r.status)).toBe(200);
+      const consumerMetrics = await fetch(`http://127.0.0.1:${consumerPort}/metrics`).then((r) => r.text());
+      expect(consumerMetrics).toContain('eventline_consumer_lag_events{consumer="orders"}');
       dev.kill("SIGINT");
       expect(await exited).toBe(0);
       expect(await listening(apiPort)).toBe(false);
       expect(await listening(probePort)).toBe(false);
+      expect(await listening(consumerPort)).toBe(false);
       expect(output).toContain("[api] exited");
       expect(output).toContain("[relay] exited");
+      expect(output).toContain("[consumer all] exited");
     } finally {
       if (dev.exitCode === null) dev.kill("SIGKILL");
     }

@@ -39,6 +39,7 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
       ]);
       expect(events[1]?.position).toBe(result.position);
       expect(await store.streamVersion(s)).toBe(2);
+      expect(await store.headPosition()).toBeGreaterThanOrEqual(result.position);
     });
 
     it("records the full envelope with metadata", async () => {

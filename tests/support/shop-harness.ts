@@ -1,0 +1,106 @@
+import { Registry } from "prom-client";
+import { connectBroker } from "../../src/broker/amqp-connection.ts";
+import { createConsumer } from "../../src/consumers/consumer-runtime.ts";
+import { createApp } from "../../src/http/create-app.ts";
+import { createLogger } from "../../src/log.ts";
+import { createRelay } from "../../src/outbox/relay.ts";
+import { createFakeGateway } from "../../src/shop/domain/payments.ts";
+import { createShop } from "../../src/shop/create-shop.ts";
+import { amqpUrl } from "./amqp.ts";
+import { createTestDatabase, type TestDatabase } from "./pg.ts";
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789";
+
+/**
+ * The shop on a schema, exchange, NOTIFY channel and queue prefix of its own. With `pipeline`, the relay
+ * and every read-model consumer run in-process against the real RabbitMQ.
+ */
+export async function createShopHarness(options: { pipeline?: boolean } = {}) {
+  const db: TestDatabase = await createTestDatabase({ max: 20 });
+  const tag = crypto.randomUUID().slice(0, 8);
+  const exchange = `test.shop.${tag}`;
+  const notifyChannel = `shop_${tag}`;
+  const queuePrefix = `test.${tag}`;
+  const log = createLogger({ role: "test" }, "error");
+  const gateway = createFakeGateway();
+  const shop = createShop({ sql: db.sql, notifyChannel, gateway });
+  await shop.ensureReadModels();
+  const app = createApp({ ready: async () => {}, routes: [shop.routes], admin: adminStub() });
+  const broker = options.pipeline ? connectBroker(amqpUrl(), log, `test-shop-${tag}`) : undefined;
+  const relay = broker
+    ? createRelay({
+        sql: db.sql,
+        broker,
+        log,
+        exchange,
+        notifyChannel,
+        partitions: 4,
+        batchSize: 200,
+        maxAttempts: 5,
+        pollMs: 200,
+      })
+    : undefined;
+  const consumers = broker
+    ? shop.readModels.map((def) =>
+        createConsumer({
+          def,
+          sql: db.sql,
+          store: shop.store,
+          broker,
+          exchange,
+          log,
+          queuePrefix,
+          prepare: shop.prepare,
+          metrics: undefined,
+        }),
+      )
+    : [];
+  await relay?.start();
+  for (const c of consumers) await c.start();
+
+  function adminStub() {
+    return {
+      token: ADMIN_TOKEN,
+      outboxStatus: async () => ({ depth: 0 }),
+      releaseStream: async () => 0,
+      consumers: async () => [],
+      deadLetters: { list: async () => [], replay: async () => 0, purge: async () => 0 },
+      rebuild: async () => {},
+    };
+  }
+
+  return {
+    db,
+    shop,
+    app,
+    gateway,
+    registry: new Registry(),
+    /** JSON request through `app.request`, no server. */
+    async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+      const init: RequestInit = { method, headers: { ...headers } };
+      if (body !== undefined) {
+        init.body = typeof body === "string" ? body : JSON.stringify(body);
+        (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+      }
+      const res = await app.request(path, init);
+      const text = await res.text();
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = text;
+      }
+      return { status: res.status, body: json as Record<string, unknown> & { [k: string]: unknown }, headers: res.headers };
+    },
+    async eventCount(): Promise<number> {
+      const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from events`;
+      return row?.n ?? 0;
+    },
+    async close() {
+      for (const c of consumers) await c.stop();
+      await relay?.stop();
+      await broker?.close();
+      await db.drop();
+    },
+  };
+}
