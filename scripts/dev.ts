@@ -11,7 +11,7 @@ const root = join(import.meta.dirname, "..");
 const infra = join(root, "scripts", "infra");
 const state = process.env.EVENTLINE_HOME ?? join(root, ".eventline");
 /** The long-running processes of a local run; each is deployed separately in production. */
-const roles = (process.env.EVENTLINE_DEV_ROLES ?? "api,relay,consumer all").split(",").filter(Boolean);
+const roles = (process.env.EVENTLINE_DEV_ROLES ?? "api,relay,consumer all,saga").split(",").filter(Boolean);
 
 function run(args: string[]): { status: number | null; stdout: string } {
   const r = spawnSync("bash", [infra, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });

@@ -50,7 +50,9 @@ const ConfigSchema = v.object({
     "eventline_outbox",
   ),
   // Fault injection for the failure tests; never set in production.
-  EVENTLINE_FAULT: v.optional(v.picklist(["relay-crash-after-confirm"], "is not a known fault")),
+  EVENTLINE_FAULT: v.optional(v.picklist(["relay-crash-after-confirm", "saga-crash-after-charge"], "is not a known fault")),
+  SAGA_METRICS_PORT: int(9466, 0, 65535),
+  SAGA_LEASE_MS: int(60_000, 100, 3_600_000),
 });
 
 export type Config = {
@@ -74,7 +76,10 @@ export type Config = {
     queuePrefix: string;
   };
   notifyChannel: string;
-  fault?: "relay-crash-after-confirm";
+  fault?: "relay-crash-after-confirm" | "saga-crash-after-charge";
+  sagaMetricsPort: number;
+  /** How long a saga worker's claim lasts; after a crash the step waits this long to run again. */
+  sagaLeaseMs: number;
   dbPoolMax: number;
 };
 
@@ -117,6 +122,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     notifyChannel: c.NOTIFY_CHANNEL,
     fault: c.EVENTLINE_FAULT,
+    sagaMetricsPort: c.SAGA_METRICS_PORT,
+    sagaLeaseMs: c.SAGA_LEASE_MS,
     dbPoolMax: c.DB_POOL_MAX,
   };
 }

@@ -10,6 +10,8 @@ import { runApi } from "./processes/run-api.ts";
 import { runDeadLetters, runMigrate, runOutbox, runReadModels } from "./processes/run-cli.ts";
 import { runConsumers } from "./processes/run-consumers.ts";
 import { runRelay } from "./processes/run-relay.ts";
+import { runSaga } from "./processes/run-saga.ts";
+import { runSagas } from "./processes/run-cli.ts";
 
 const usage = `usage: bun src/main.ts <command>
 
@@ -17,11 +19,13 @@ processes:
   api                          the HTTP API on HOST:PORT
   relay                        publish the outbox to RabbitMQ (probe on RELAY_METRICS_PORT)
   consumer <name>|all          keep read models (probe on CONSUMER_METRICS_PORT)
+  saga                         start and drive checkout sagas (probe on SAGA_METRICS_PORT)
 commands:
   migrate                      apply database migrations and exit
   outbox status|release <stream>
   read-models list|rebuild <name>
   dead-letters list|show|replay|purge <consumer> [message-id ...]
+  sagas list [status] | sagas retry <saga-id>
 `;
 
 const serve: Serve = (fetch, host, port) => {
@@ -54,6 +58,10 @@ async function main(argv: string[]): Promise<void> {
       return runRelay(ctx);
     case "consumer":
       return runConsumers(ctx, args[0]);
+    case "saga":
+      return runSaga(ctx);
+    case "sagas":
+      return runSagas(config, args);
     case "outbox":
       return runOutbox(config, args);
     case "read-models":

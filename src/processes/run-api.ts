@@ -7,6 +7,7 @@ import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from "../consume
 import { rebuildReadModel } from "../consumers/rebuild.ts";
 import { createApp } from "../http/create-app.ts";
 import { outboxStatus, releaseStream } from "../outbox/outbox-queries.ts";
+import { listSagas, retrySaga } from "../sagas/saga-store.ts";
 import { createShop } from "../shop/create-shop.ts";
 import { databases, onShutdown, type ProcessContext } from "./process-kit.ts";
 
@@ -71,6 +72,13 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
         replay: (name, ids) =>
           withBroker((conn) => replayDeadLetters(conn, readModel(name).name, ids, config.consumer.queuePrefix)),
         purge: (name) => withBroker((conn) => purgeDeadLetters(conn, readModel(name).name, config.consumer.queuePrefix)),
+      },
+      sagas: {
+        list: (status) => listSagas(db.readSql, status),
+        retry: async (id) => {
+          if (!(await retrySaga(db.readSql, id, `${config.notifyChannel}_sagas`)))
+            throw new NotFoundError("saga needing attention", id);
+        },
       },
       rebuild: async (name) => {
         const def = readModel(name);

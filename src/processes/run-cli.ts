@@ -9,6 +9,7 @@ import { outboxStatus, releaseStream } from "../outbox/outbox-queries.ts";
 import { createShop } from "../shop/create-shop.ts";
 import { connect } from "../store/connect.ts";
 import { migrate } from "../store/migrate.ts";
+import { listSagas, retrySaga } from "../sagas/saga-store.ts";
 import { databases } from "./process-kit.ts";
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -105,5 +106,26 @@ export async function runDeadLetters(config: Config, [sub, consumer, ...ids]: st
     else usage("dead-letters list|show|replay|purge <consumer> [message-id ...]");
   } finally {
     await conn.close();
+  }
+}
+
+export async function runSagas(config: Config, [sub, arg]: string[]): Promise<void> {
+  const db = databases(config, "cli", 1);
+  try {
+    if (sub === "list") {
+      for (const s of await listSagas(db.readSql, arg)) {
+        out(
+          `${s.sagaId}\t${s.status}\tstep ${s.currentStep}\tqueue ${s.compensationQueue.join(",") || "-"}\t${s.lastError ?? ""}`,
+        );
+      }
+    } else if (sub === "retry" && arg) {
+      out(
+        (await retrySaga(db.readSql, arg, `${config.notifyChannel}_sagas`))
+          ? `retrying ${arg}`
+          : `${arg} does not need attention`,
+      );
+    } else usage("sagas list [status] | sagas retry <saga-id>");
+  } finally {
+    await db.end();
   }
 }

@@ -27,12 +27,14 @@ describe("the dev command", () => {
     const apiPort = freePort();
     const probePort = freePort();
     const consumerPort = freePort();
+    const sagaPort = freePort();
     const dev = spawn("bash", [join(root, "scripts", "dev")], {
       env: {
         ...process.env,
         PORT: String(apiPort),
         RELAY_METRICS_PORT: String(probePort),
         CONSUMER_METRICS_PORT: String(consumerPort),
+        SAGA_METRICS_PORT: String(sagaPort),
         LOG_LEVEL: "warn",
       },
       stdio: ["ignore", "pipe", "inherit"],
@@ -50,7 +52,8 @@ describe("the dev command", () => {
           (r) => r.status,
           () => 0,
         );
-        if (status === 200 && (await listening(probePort)) && (await listening(consumerPort))) break;
+        if (status === 200 && (await listening(probePort)) && (await listening(consumerPort)) && (await listening(sagaPort)))
+          break;
         await Bun.sleep(200);
       }
       expect(status).toBe(200);
@@ -62,9 +65,11 @@ describe("the dev command", () => {
       expect(await listening(apiPort)).toBe(false);
       expect(await listening(probePort)).toBe(false);
       expect(await listening(consumerPort)).toBe(false);
+      expect(await listening(sagaPort)).toBe(false);
       expect(output).toContain("[api] exited");
       expect(output).toContain("[relay] exited");
       expect(output).toContain("[consumer all] exited");
+      expect(output).toContain("[saga] exited");
     } finally {
       if (dev.exitCode === null) dev.kill("SIGKILL");
     }

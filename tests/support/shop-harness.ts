@@ -6,6 +6,9 @@ import { createLogger } from "../../src/log.ts";
 import { createRelay } from "../../src/outbox/relay.ts";
 import { createFakeGateway } from "../../src/shop/domain/payments.ts";
 import { createShop } from "../../src/shop/create-shop.ts";
+import { checkoutSaga, checkoutStarter } from "../../src/shop/checkout-saga.ts";
+import { createSagaWorker } from "../../src/sagas/saga-worker.ts";
+import { listSagas, retrySaga } from "../../src/sagas/saga-store.ts";
 import { amqpUrl } from "./amqp.ts";
 import { createTestDatabase, type TestDatabase } from "./pg.ts";
 
@@ -15,7 +18,7 @@ export const ADMIN_TOKEN = "test-admin-token-0123456789";
  * The shop on a schema, exchange, NOTIFY channel and queue prefix of its own. With `pipeline`, the relay
  * and every read-model consumer run in-process against the real RabbitMQ.
  */
-export async function createShopHarness(options: { pipeline?: boolean } = {}) {
+export async function createShopHarness(options: { pipeline?: boolean; saga?: boolean } = {}) {
   const db: TestDatabase = await createTestDatabase({ max: 20 });
   const tag = crypto.randomUUID().slice(0, 8);
   const exchange = `test.shop.${tag}`;
@@ -40,23 +43,26 @@ export async function createShopHarness(options: { pipeline?: boolean } = {}) {
         pollMs: 200,
       })
     : undefined;
+  const sagaChannel = `${notifyChannel}_sagas`;
+  const defs = [...(broker ? shop.readModels : []), ...(broker && options.saga ? [checkoutStarter(sagaChannel)] : [])];
   const consumers = broker
-    ? shop.readModels.map((def) =>
-        createConsumer({
-          def,
-          sql: db.sql,
-          store: shop.store,
-          broker,
-          exchange,
-          log,
-          queuePrefix,
-          prepare: shop.prepare,
-          metrics: undefined,
-        }),
+    ? defs.map((def) =>
+        createConsumer({ def, sql: db.sql, store: shop.store, broker, exchange, log, queuePrefix, prepare: shop.prepare }),
       )
     : [];
+  const sagaWorker = options.saga
+    ? createSagaWorker({
+        sql: db.sql,
+        sagas: [checkoutSaga(shop.service)],
+        log,
+        notifyChannel: sagaChannel,
+        pollMs: 100,
+        leaseMs: 5_000,
+      })
+    : undefined;
   await relay?.start();
   for (const c of consumers) await c.start();
+  await sagaWorker?.start();
 
   function adminStub() {
     return {
@@ -66,12 +72,20 @@ export async function createShopHarness(options: { pipeline?: boolean } = {}) {
       consumers: async () => [],
       deadLetters: { list: async () => [], replay: async () => 0, purge: async () => 0 },
       rebuild: async () => {},
+      sagas: {
+        list: (status?: string) => listSagas(db.sql, status),
+        retry: async (id: string) => void (await retrySaga(db.sql, id, sagaChannel)),
+      },
     };
   }
 
   return {
     db,
     shop,
+    sagaChannel,
+    exchange,
+    notifyChannel,
+    queuePrefix,
     app,
     gateway,
     registry: new Registry(),
@@ -97,6 +111,7 @@ export async function createShopHarness(options: { pipeline?: boolean } = {}) {
       return row?.n ?? 0;
     },
     async close() {
+      await sagaWorker?.stop();
       for (const c of consumers) await c.stop();
       await relay?.stop();
       await broker?.close();

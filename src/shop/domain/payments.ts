@@ -53,20 +53,32 @@ export type PaymentGateway = {
   refund(input: { orderId: string; amount: number }): Promise<void>;
 };
 
-/** A stand-in gateway: declines every token starting with `decline`, approves the rest. */
-export function createFakeGateway(): PaymentGateway & { charges: string[]; refunds: string[] } {
+/**
+ * A stand-in gateway: declines every token starting with `decline`, approves the rest. Like a real
+ * gateway given an idempotency key, charging the same order again returns the first answer and moves no
+ * money twice. `faults.refunds` makes refunds fail, for the tests of stuck compensations.
+ */
+export function createFakeGateway() {
+  const answers = new Map<string, { approved: boolean; reason?: string }>();
   const charges: string[] = [];
   const refunds: string[] = [];
-  return {
+  const faults = { refunds: false };
+  const gateway: PaymentGateway & { charges: string[]; refunds: string[]; faults: typeof faults } = {
     charges,
     refunds,
+    faults,
     async charge({ orderId, token }) {
-      if (token.startsWith("decline")) return { approved: false, reason: "card declined" };
-      charges.push(orderId);
-      return { approved: true };
+      const earlier = answers.get(orderId);
+      if (earlier) return earlier;
+      const answer = token.startsWith("decline") ? { approved: false, reason: "card declined" } : { approved: true };
+      answers.set(orderId, answer);
+      if (answer.approved) charges.push(orderId);
+      return answer;
     },
     async refund({ orderId }) {
-      refunds.push(orderId);
+      if (faults.refunds) throw new Error("gateway unavailable for refunds");
+      if (!refunds.includes(orderId)) refunds.push(orderId);
     },
   };
+  return gateway;
 }

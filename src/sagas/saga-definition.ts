@@ -1,0 +1,38 @@
+import type { Logger } from "../log.ts";
+
+/** What a step's action or compensation gets: its saga's data and a key that is the same on every retry. */
+export type StepContext<D> = {
+  sagaId: string;
+  data: D;
+  step: string;
+  /** Derived from the saga and the step: pass it on so a retried step cannot act twice. */
+  idempotencyKey: string;
+  attempt: number;
+  /** Why the saga is compensating, when it is. */
+  failure?: string;
+  log: Logger;
+};
+
+/**
+ * One step: an action, and optionally what undoes it. A DomainError from the action is a business failure
+ * (compensate now); any other error is retried with backoff. Compensations must be idempotent.
+ */
+export type SagaStep<D> = {
+  name: string;
+  action: (ctx: StepContext<D>) => Promise<void>;
+  compensate?: (ctx: StepContext<D>) => Promise<void>;
+  /** A step not done within this time counts as failed (default 10 s). */
+  deadlineMs?: number;
+  /** Attempts before a transiently failing step counts as failed (default 5). */
+  maxAttempts?: number;
+};
+
+export type SagaDefinition<D> = {
+  type: string;
+  steps: SagaStep<D>[];
+  /** Attempts per compensation before the instance needs an operator (default 5). */
+  maxCompensationAttempts?: number;
+  retry?: { baseMs: number; maxMs: number };
+};
+
+export type SagaStatus = "running" | "completed" | "compensating" | "compensated" | "needs_attention";

@@ -1,0 +1,220 @@
+import type { Sql } from "postgres";
+import { DomainError } from "../core/errors.ts";
+import type { Logger } from "../log.ts";
+import type { SagaDefinition, SagaStep, StepContext } from "./saga-definition.ts";
+import { claimDue, type Progress, recordProgress, type SagaInstance } from "./saga-store.ts";
+
+export type SagaWorkerOptions = {
+  sql: Sql;
+  // biome-ignore lint/suspicious/noExplicitAny: a worker runs sagas of different data types side by side
+  sagas: SagaDefinition<any>[];
+  log: Logger;
+  notifyChannel: string;
+  /** Longest sleep when nothing is due and no NOTIFY arrives. */
+  pollMs?: number;
+  /** How long a claim lasts; a worker that dies loses it after this (must exceed every step deadline). */
+  leaseMs?: number;
+  /** Fault injection for tests: runs after a step's action succeeded, before its outcome is recorded. */
+  afterAction?: (instance: SagaInstance, step: string) => void;
+};
+
+export type SagaWorker = { start(): Promise<void>; stop(): Promise<void>; runOnce(): Promise<boolean> };
+
+class DeadlineExceeded extends Error {}
+
+function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceeded(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+const describe = (error: unknown) => String((error as Error)?.message ?? error);
+
+/**
+ * Drives saga instances one step at a time. Each step runs outside any transaction under a lease; its
+ * outcome is recorded afterwards. A crash between the two makes the step run again, which is why steps
+ * pass their idempotency key on: the second run finds the first run's effect and adds nothing.
+ */
+export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
+  const { sql, log } = options;
+  const byType = new Map(options.sagas.map((s) => [s.type, s]));
+  const leaseMs = options.leaseMs ?? 60_000;
+
+  function backoff(def: SagaDefinition<unknown>, attempts: number): number {
+    const r = def.retry ?? { baseMs: 200, maxMs: 30_000 };
+    return Math.min(r.maxMs, r.baseMs * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2);
+  }
+
+  function context(instance: SagaInstance, step: string, phase: string): StepContext<unknown> {
+    return {
+      sagaId: instance.sagaId,
+      data: instance.data,
+      step,
+      idempotencyKey: `saga:${instance.sagaId}:${step}:${phase}`,
+      attempt: instance.attempts + 1,
+      failure: instance.failure ?? undefined,
+      log: log.child({ sagaId: instance.sagaId, step }),
+    };
+  }
+
+  /** From a failure at `failedIndex`: that step and every completed one, last first. */
+  function compensationsFrom(def: SagaDefinition<unknown>, instance: SagaInstance, failedIndex: number): string[] {
+    const names = [...instance.completedSteps, def.steps[failedIndex]?.name as string];
+    return names.reverse().filter((n, i, all) => all.indexOf(n) === i && def.steps.find((s) => s.name === n)?.compensate);
+  }
+
+  async function runAction(def: SagaDefinition<unknown>, instance: SagaInstance): Promise<Progress> {
+    const step = def.steps[instance.currentStep] as SagaStep<unknown>;
+    try {
+      await withDeadline(step.action(context(instance, step.name, "do")), step.deadlineMs ?? 10_000, `step ${step.name}`);
+    } catch (error) {
+      const attempts = instance.attempts + 1;
+      const business = error instanceof DomainError;
+      const timedOut = error instanceof DeadlineExceeded;
+      if (!business && !timedOut && attempts < (step.maxAttempts ?? 5)) {
+        return {
+          attempts,
+          delayMs: backoff(def, attempts),
+          lastError: describe(error),
+          event: { step: step.name, outcome: `retry: ${describe(error)}` },
+        };
+      }
+      const queue = compensationsFrom(def, instance, instance.currentStep);
+      return {
+        status: queue.length > 0 ? "compensating" : "compensated",
+        compensationQueue: queue,
+        attempts: 0,
+        failure: `${step.name}: ${describe(error)}`,
+        lastError: describe(error),
+        event: { step: step.name, outcome: `failed: ${describe(error)}` },
+      };
+    }
+    options.afterAction?.(instance, step.name);
+    const next = instance.currentStep + 1;
+    return {
+      status: next >= def.steps.length ? "completed" : "running",
+      currentStep: next,
+      completedSteps: [...instance.completedSteps, step.name],
+      attempts: 0,
+      lastError: null,
+      event: { step: step.name, outcome: "done" },
+    };
+  }
+
+  async function runCompensation(def: SagaDefinition<unknown>, instance: SagaInstance): Promise<Progress> {
+    const [name, ...rest] = instance.compensationQueue;
+    const step = def.steps.find((s) => s.name === name);
+    if (!step?.compensate)
+      return {
+        compensationQueue: rest,
+        status: rest.length ? "compensating" : "compensated",
+        event: { step: String(name), outcome: "nothing to undo" },
+      };
+    try {
+      await withDeadline(
+        step.compensate(context(instance, step.name, "undo")),
+        step.deadlineMs ?? 10_000,
+        `compensation ${step.name}`,
+      );
+    } catch (error) {
+      const attempts = instance.attempts + 1;
+      if (attempts >= (def.maxCompensationAttempts ?? 5)) {
+        log("error", "saga needs attention: a compensation keeps failing", {
+          sagaId: instance.sagaId,
+          step: step.name,
+          error: describe(error),
+        });
+        return {
+          status: "needs_attention",
+          attempts,
+          lastError: describe(error),
+          event: { step: step.name, outcome: `compensation failed: ${describe(error)}` },
+        };
+      }
+      return {
+        attempts,
+        delayMs: backoff(def, attempts),
+        lastError: describe(error),
+        event: { step: step.name, outcome: `compensation retry: ${describe(error)}` },
+      };
+    }
+    options.afterAction?.(instance, `${step.name}:undo`);
+    return {
+      compensationQueue: rest,
+      status: rest.length > 0 ? "compensating" : "compensated",
+      attempts: 0,
+      lastError: null,
+      event: { step: step.name, outcome: "compensated" },
+    };
+  }
+
+  async function runOnce(): Promise<boolean> {
+    const instance = await claimDue(sql, [...byType.keys()], leaseMs);
+    if (!instance) return false;
+    const def = byType.get(instance.sagaType) as SagaDefinition<unknown>;
+    const progress = instance.status === "compensating" ? await runCompensation(def, instance) : await runAction(def, instance);
+    const recorded = await recordProgress(sql, instance, progress);
+    if (!recorded)
+      log("warn", "saga lease lost before its outcome was recorded; the step will run again", { sagaId: instance.sagaId });
+    else
+      log("info", `saga ${progress.event.step} ${progress.event.outcome}`, {
+        sagaId: instance.sagaId,
+        status: progress.status ?? instance.status,
+      });
+    return true;
+  }
+
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  let notified = false;
+  let unlisten: (() => Promise<void>) | undefined;
+
+  async function runLoop() {
+    let failures = 0;
+    while (running) {
+      try {
+        notified = false;
+        if (await runOnce()) {
+          failures = 0;
+          continue;
+        }
+        if (notified) continue;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, options.pollMs ?? 500);
+          function done() {
+            clearTimeout(timer);
+            wake = undefined;
+            resolve();
+          }
+          wake = done;
+        });
+      } catch (error) {
+        failures++;
+        log("warn", "saga worker round failed, backing off", { error: describe(error) });
+        await new Promise((r) => setTimeout(r, Math.min(10_000, 100 * 2 ** failures)));
+      }
+    }
+  }
+
+  return {
+    runOnce,
+    async start() {
+      running = true;
+      const listener = await sql.listen(options.notifyChannel, () => {
+        notified = true;
+        wake?.();
+      });
+      unlisten = () => listener.unlisten();
+      loop = runLoop();
+    },
+    async stop() {
+      running = false;
+      wake?.();
+      await loop;
+      await unlisten?.().catch(() => {});
+    },
+  };
+}

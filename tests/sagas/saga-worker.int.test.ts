@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { DomainError } from "../../src/core/errors.ts";
+import { createLogger } from "../../src/log.ts";
+import type { SagaDefinition } from "../../src/sagas/saga-definition.ts";
+import { findSaga, startSaga } from "../../src/sagas/saga-store.ts";
+import { createSagaWorker } from "../../src/sagas/saga-worker.ts";
+import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
+
+const quiet = createLogger({ role: "test" }, "error");
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => db.drop());
+
+type Plan = { failAt?: string; business?: boolean; transientFailures?: number; hangAt?: string };
+
+/** A saga of three steps that logs what it does, failing the way the plan says. */
+function recordingSaga(type: string, effects: string[], plan: Plan): SagaDefinition<unknown> {
+  let transient = plan.transientFailures ?? 0;
+  const step = (name: string) => ({
+    name,
+    deadlineMs: 200,
+    maxAttempts: 3,
+    action: async () => {
+      if (plan.hangAt === name) await new Promise((r) => setTimeout(r, 5_000));
+      if (plan.failAt === name) {
+        if (plan.business) throw new DomainError("NO", `${name} refused`);
+        if (transient-- > 0) throw new Error(`${name} hiccup`);
+      }
+      effects.push(`do ${name}`);
+    },
+    compensate: async () => {
+      effects.push(`undo ${name}`);
+    },
+  });
+  return { type, steps: [step("a"), step("b"), step("c")], retry: { baseMs: 5, maxMs: 20 } };
+}
+
+async function run(plan: Plan) {
+  const type = `t${crypto.randomUUID().slice(0, 8)}`;
+  const effects: string[] = [];
+  const worker = createSagaWorker({
+    sql: db.sql,
+    sagas: [recordingSaga(type, effects, plan)],
+    log: quiet,
+    notifyChannel: `s_${type}`,
+    pollMs: 20,
+  });
+  const sagaId = `${type}-1`;
+  await startSaga(db.sql, { sagaId, sagaType: type, data: {} }, `s_${type}`);
+  await worker.start();
+  try {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const s = await findSaga(db.sql, sagaId);
+      if (s && ["completed", "compensated", "needs_attention"].includes(s.status)) return { saga: s, effects };
+      if (Date.now() > deadline) throw new Error(`saga stuck: ${JSON.stringify(s)}`);
+      await Bun.sleep(20);
+    }
+  } finally {
+    await worker.stop();
+  }
+}
+
+describe("the saga worker", () => {
+  it("runs every step in order and completes", async () => {
+    const { saga, effects } = await run({});
+    expect(saga.status).toBe("completed");
+    expect(effects).toEqual(["do a", "do b", "do c"]);
+  });
+
+  it("compensates the failed step and its predecessors last-first after a business failure", async () => {
+    const { saga, effects } = await run({ failAt: "c", business: true });
+    expect(saga.status).toBe("compensated");
+    expect(effects).toEqual(["do a", "do b", "undo c", "undo b", "undo a"]);
+    expect(saga.failure).toBe("c: c refused");
+  });
+
+  it("retries a transient failure with backoff and then goes on", async () => {
+    const { saga, effects } = await run({ failAt: "b", transientFailures: 2 });
+    expect(saga.status).toBe("completed");
+    expect(effects).toEqual(["do a", "do b", "do c"]);
+    expect(saga.history.filter((h) => h.outcome.startsWith("retry")).length).toBe(2);
+  });
+
+  it("counts a step past its deadline as failed", async () => {
+    const { saga, effects } = await run({ hangAt: "b" });
+    expect(saga.status).toBe("compensated");
+    expect(saga.failure).toContain("did not finish within 200 ms");
+    expect(effects.slice(0, 1)).toEqual(["do a"]);
+    expect(effects).toContain("undo a");
+  });
+
+  it("gives up on a step that keeps failing transiently and compensates", async () => {
+    const { saga, effects } = await run({ failAt: "b", transientFailures: 10 });
+    expect(saga.status).toBe("compensated");
+    expect(effects).toEqual(["do a", "undo b", "undo a"]);
+  });
+});
