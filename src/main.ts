@@ -5,28 +5,14 @@
 import { type Config, loadConfig } from "./config.ts";
 import { ConfigError } from "./core/errors.ts";
 import { createLogger } from "./log.ts";
+import { commands, usageText } from "./processes/commands.ts";
 import type { ProcessContext, Serve } from "./processes/process-kit.ts";
 import { runApi } from "./processes/run-api.ts";
-import { runDeadLetters, runMigrate, runOutbox, runReadModels } from "./processes/run-cli.ts";
+import { runDeadLetters, runForgetSubject, runMigrate, runOutbox, runReadModels, runStreams } from "./processes/run-cli.ts";
 import { runConsumers } from "./processes/run-consumers.ts";
 import { runRelay } from "./processes/run-relay.ts";
 import { runSaga } from "./processes/run-saga.ts";
 import { runSagas } from "./processes/run-cli.ts";
-
-const usage = `usage: bun src/main.ts <command>
-
-processes:
-  api                          the HTTP API on HOST:PORT
-  relay                        publish the outbox to RabbitMQ (probe on RELAY_METRICS_PORT)
-  consumer <name>|all          keep read models (probe on CONSUMER_METRICS_PORT)
-  saga                         start and drive checkout sagas (probe on SAGA_METRICS_PORT)
-commands:
-  migrate                      apply database migrations and exit
-  outbox status|release <stream>
-  read-models list|rebuild <name>
-  dead-letters list|show|replay|purge <consumer> [message-id ...]
-  sagas list [status] | sagas retry <saga-id>
-`;
 
 const serve: Serve = (fetch, host, port) => {
   const server = Bun.serve({ hostname: host, port, fetch });
@@ -35,8 +21,17 @@ const serve: Serve = (fetch, host, port) => {
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
-  if (!command || command === "--help" || command === "-h" || args.includes("--help")) {
-    process.stdout.write(usage);
+  if (!command || command === "--help" || command === "-h") {
+    process.stdout.write(usageText());
+    return;
+  }
+  const known = commands[command];
+  if (!known) {
+    process.stderr.write(`unknown command ${command}\n${usageText()}`);
+    process.exit(2);
+  }
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(`usage: bun run eventline ${known.usage}\n\n${known.summary}\n`);
     return;
   }
   let config: Config;
@@ -68,9 +63,10 @@ async function main(argv: string[]): Promise<void> {
       return runReadModels(config, args);
     case "dead-letters":
       return runDeadLetters(config, args);
-    default:
-      process.stderr.write(`unknown command ${command}\n${usage}`);
-      process.exit(2);
+    case "streams":
+      return runStreams(config, args);
+    case "forget-subject":
+      return runForgetSubject(config, args);
   }
 }
 

@@ -4,6 +4,7 @@ import type { Channel, ConsumeMessage } from "amqplib";
 import type { Sql } from "postgres";
 import type { EventStore } from "../core/event-store.ts";
 import type { RecordedEvent } from "../core/messages.ts";
+import { eventLogFields } from "../core/trace.ts";
 import type { Logger } from "../log.ts";
 import { applyEvent } from "./apply-event.ts";
 import { type PoisonPolicy, sweep } from "./catch-up.ts";
@@ -101,13 +102,13 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         return;
       }
       const [event] = options.prepare ? await options.prepare([parsed.event]) : [parsed.event];
-      const ids = { consumer: def.name, eventId: parsed.event.eventId, streamId: parsed.event.streamId };
+      const ids = { consumer: def.name, ...eventLogFields(parsed.event) };
       try {
         const outcome = await applyEvent(deps, event as RecordedEvent);
         if (outcome.status === "duplicate") options.metrics?.duplicates.inc(labels);
         else options.metrics?.applied.inc(labels, 1 + outcome.gapFilled);
         if (outcome.gapFilled) options.metrics?.gapFilled.inc(labels, outcome.gapFilled);
-        log("debug", `event ${outcome.status}`, { ...ids, correlationId: parsed.event.metadata.correlationId });
+        log("debug", `event ${outcome.status}`, ids);
       } catch (error) {
         const attempts = Number(msg.properties.headers?.["x-attempts"] ?? 0) + 1;
         const reason = String((error as Error)?.message ?? error);

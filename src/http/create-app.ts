@@ -2,6 +2,7 @@ import { Scalar } from "@scalar/hono-api-reference";
 import { Hono } from "hono";
 import { describeRoute, openAPIRouteHandler } from "hono-openapi";
 import { requestId } from "hono/request-id";
+import { traceIdOf } from "../core/trace.ts";
 import { type AdminDeps, createAdminRoutes } from "./admin-routes.ts";
 import { jsonBody } from "./json-body.ts";
 import { problem, problemFor } from "./problem.ts";
@@ -12,7 +13,7 @@ export type AppDeps = {
   ready: () => Promise<void>;
   /** Prometheus text of this process's metrics. */
   metrics?: () => Promise<{ contentType: string; body: string }>;
-  log?: (level: "error" | "warn", message: string, fields: Record<string, unknown>) => void;
+  log?: (level: "info" | "error" | "warn", message: string, fields: Record<string, unknown>) => void;
   /** Called once per request, for metrics. */
   observe?: (method: string, status: number, seconds: number) => void;
   admin?: AdminDeps;
@@ -26,14 +27,22 @@ const PROBLEM = { "content-type": "application/problem+json" };
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.use(requestId());
-  if (deps.observe) {
-    const observe = deps.observe;
-    app.use(async (c, next) => {
-      const started = performance.now();
-      await next();
-      observe(c.req.method, c.res.status, (performance.now() - started) / 1000);
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    const seconds = (performance.now() - started) / 1000;
+    deps.observe?.(c.req.method, c.res.status, seconds);
+    // Only ids and the path: bodies (which may hold personal data) are never logged.
+    deps.log?.("info", "request", {
+      requestId: c.get("requestId"),
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round(seconds * 1000),
+      correlationId: c.req.header("x-correlation-id") ?? c.get("requestId"),
+      traceId: traceIdOf(c.req.header("traceparent")),
     });
-  }
+  });
   app.use(jsonBody);
 
   const ops = (summary: string, responses: Record<number, string>) =>

@@ -9,6 +9,7 @@ import {
 } from "../core/errors.ts";
 import type { EventStore } from "../core/event-store.ts";
 import type { CommandResult, HandleCommandOptions } from "../core/handle-command.ts";
+import { traceIdOf } from "../core/trace.ts";
 
 async function sha256(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -52,8 +53,9 @@ export async function runCommand(
     expectedVersion,
     metadata: {
       correlationId: c.req.header("x-correlation-id") ?? (c.get("requestId") as string),
-      traceparent: c.req.header("traceparent"),
-      actor: undefined,
+      // The request caused these events; its id links the access log line to them.
+      causationId: c.get("requestId") as string,
+      traceparent: traceIdOf(c.req.header("traceparent")) ? c.req.header("traceparent") : undefined,
     },
     idempotency: key
       ? {

@@ -2,6 +2,7 @@ import type { AmqpConnectionManager, ChannelWrapper } from "amqp-connection-mana
 import type { ConfirmChannel } from "amqplib";
 import type { Sql } from "postgres";
 import { toEventMessage } from "../broker/event-message.ts";
+import { eventLogFields } from "../core/trace.ts";
 import type { Logger } from "../log.ts";
 import { claimBatch, deletePublished, type Failure, lockPartitions, type OutboxRow, recordFailures } from "./outbox-queries.ts";
 import type { RelayMetrics } from "./relay-metrics.ts";
@@ -70,6 +71,7 @@ export function createRelay(options: RelayOptions): Relay {
         });
         return { ok: false, position: row.position, error: `unroutable: ${message.routingKey}`, connectionLost: false };
       }
+      log("debug", "event published", { ...eventLogFields(row), routingKey: message.routingKey, position: row.position });
       return { ok: true, position: row.position };
     } catch (error) {
       const connectionLost = disconnects !== disconnectsBefore || !broker.isConnected();

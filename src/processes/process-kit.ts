@@ -4,7 +4,7 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { connect } from "../store/connect.ts";
 
-/** Starts an HTTP server; main.ts passes the runtime's own (Bun.serve). */
+/** Starts an HTTP server; main.ts passes Bun's server, deno.ts passes Deno's. */
 export type Serve = (
   fetch: (req: Request) => Response | Promise<Response>,
   host: string,

@@ -45,7 +45,7 @@ export async function runOutbox(config: Config, [sub, streamId]: string[]): Prom
 }
 
 /** A bar on a terminal, plain lines (at most one a second) otherwise. */
-function progressPrinter(name: string) {
+export function progressPrinter(name: string) {
   let lastLine = 0;
   return (p: RebuildProgress) => {
     const text = `${name}: ${p.percent.toFixed(1)}% · ${p.applied} events · ${Math.round(p.eventsPerSecond)} events/s`;
@@ -125,6 +125,34 @@ export async function runSagas(config: Config, [sub, arg]: string[]): Promise<vo
           : `${arg} does not need attention`,
       );
     } else usage("sagas list [status] | sagas retry <saga-id>");
+  } finally {
+    await db.end();
+  }
+}
+
+export async function runStreams(config: Config, [sub, streamId]: string[]): Promise<void> {
+  if (sub !== "show" || !streamId) return usage("streams show <stream-id>");
+  const db = databases(config, "cli", 2);
+  try {
+    const shop = createShop({ sql: db.sql, readSql: db.readSql, notifyChannel: config.notifyChannel });
+    const events = await shop.store.readStream(streamId);
+    if (events.length === 0) {
+      process.stderr.write(`stream ${streamId} has no events\n`);
+      process.exitCode = 1;
+    }
+    for (const e of events) out(JSON.stringify(e));
+  } finally {
+    await db.end();
+  }
+}
+
+export async function runForgetSubject(config: Config, [customerId]: string[]): Promise<void> {
+  if (!customerId) return usage("forget-subject <customer-id>");
+  const db = databases(config, "cli", 2);
+  try {
+    const shop = createShop({ sql: db.sql, readSql: db.readSql, notifyChannel: config.notifyChannel });
+    const result = await shop.service.forgetCustomer(customerId);
+    out(`forgot ${customerId} (stream at version ${result.version})`);
   } finally {
     await db.end();
   }

@@ -1,5 +1,6 @@
 import type { Sql } from "postgres";
 import { DomainError } from "../core/errors.ts";
+import { traceIdOf } from "../core/trace.ts";
 import type { Logger } from "../log.ts";
 import type { SagaDefinition, SagaStep, StepContext } from "./saga-definition.ts";
 import { claimDue, type Progress, recordProgress, type SagaInstance } from "./saga-store.ts";
@@ -32,6 +33,12 @@ function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T>
 
 const describe = (error: unknown) => String((error as Error)?.message ?? error);
 
+/** A saga whose data carries the trace it started from logs under that trace. */
+function traceFields(data: unknown): Record<string, string | undefined> {
+  const trace = (data as { trace?: { correlationId?: string; traceparent?: string } } | null)?.trace;
+  return trace ? { correlationId: trace.correlationId, traceId: traceIdOf(trace.traceparent) } : {};
+}
+
 /**
  * Drives saga instances one step at a time. Each step runs outside any transaction under a lease; its
  * outcome is recorded afterwards. A crash between the two makes the step run again, which is why steps
@@ -55,7 +62,7 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
       idempotencyKey: `saga:${instance.sagaId}:${step}:${phase}`,
       attempt: instance.attempts + 1,
       failure: instance.failure ?? undefined,
-      log: log.child({ sagaId: instance.sagaId, step }),
+      log: log.child({ sagaId: instance.sagaId, step, ...traceFields(instance.data) }),
     };
   }
 

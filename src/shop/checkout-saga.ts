@@ -5,7 +5,21 @@ import { startSaga } from "../sagas/saga-store.ts";
 import type { OrderItem } from "./domain/orders.ts";
 import type { ShopService } from "./shop-service.ts";
 
-export type CheckoutData = { orderId: string; customerId: string; items: OrderItem[]; total: number; paymentToken: string };
+export type CheckoutData = {
+  orderId: string;
+  customerId: string;
+  items: OrderItem[];
+  total: number;
+  paymentToken: string;
+  /** The trace of the request that placed the order; the saga's commands continue it. */
+  trace?: { correlationId: string; causationId: string; traceparent?: string };
+};
+
+/** The options every command of a step gets: its idempotency key and the order's trace. */
+const commandOptions = (ctx: { data: CheckoutData; idempotencyKey: string }, suffix = "") => ({
+  idempotencyKey: ctx.idempotencyKey + suffix,
+  metadata: ctx.data.trace,
+});
 
 export const checkoutSagaId = (orderId: string) => `checkout-${orderId}`;
 
@@ -23,19 +37,20 @@ export function checkoutSaga(shop: ShopService): SagaDefinition<CheckoutData> {
         // The order was placed before the saga began; undoing it means cancelling it.
         name: "order",
         action: async () => {},
-        compensate: async ({ data, failure, idempotencyKey }) => {
-          await shop.cancelOrder(data.orderId, failure ?? "checkout failed", { idempotencyKey });
+        compensate: async (ctx) => {
+          await shop.cancelOrder(ctx.data.orderId, ctx.failure ?? "checkout failed", commandOptions(ctx));
         },
       },
       {
         name: "charge",
-        action: async ({ data, idempotencyKey }) => {
-          const { status } = await shop.chargePayment(data.orderId, data.total, data.paymentToken, { idempotencyKey });
+        action: async (ctx) => {
+          const { data } = ctx;
+          const { status } = await shop.chargePayment(data.orderId, data.total, data.paymentToken, commandOptions(ctx));
           if (status === "DECLINED") throw new DomainError("PAYMENT_DECLINED", "the payment was declined");
         },
-        compensate: async ({ data, idempotencyKey }) => {
+        compensate: async (ctx) => {
           try {
-            await shop.refundPayment(data.orderId, { idempotencyKey });
+            await shop.refundPayment(ctx.data.orderId, commandOptions(ctx));
           } catch (error) {
             // A declined (or never made) charge has nothing to refund: that compensation is already done.
             if (!(error instanceof DomainError && error.code === "NOTHING_TO_REFUND")) throw error;
@@ -44,9 +59,9 @@ export function checkoutSaga(shop: ShopService): SagaDefinition<CheckoutData> {
       },
       {
         name: "reserve",
-        action: async ({ data, idempotencyKey }) => {
-          for (const item of data.items) {
-            await shop.reserveStock(item.sku, data.orderId, item.quantity, { idempotencyKey: `${idempotencyKey}:${item.sku}` });
+        action: async (ctx) => {
+          for (const item of ctx.data.items) {
+            await shop.reserveStock(item.sku, ctx.data.orderId, item.quantity, commandOptions(ctx, `:${item.sku}`));
           }
         },
         // Also runs when reserving failed half-way: releasing what was never reserved changes nothing.
@@ -57,8 +72,8 @@ export function checkoutSaga(shop: ShopService): SagaDefinition<CheckoutData> {
       },
       {
         name: "confirm",
-        action: async ({ data, idempotencyKey }) => {
-          await shop.confirmOrder(data.orderId, { idempotencyKey });
+        action: async (ctx) => {
+          await shop.confirmOrder(ctx.data.orderId, commandOptions(ctx));
         },
       },
       {
@@ -85,7 +100,18 @@ export function checkoutStarter(notifyChannel: string): ConsumerDefinition {
           {
             sagaId: checkoutSagaId(d.orderId),
             sagaType: "checkout",
-            data: { orderId: d.orderId, customerId: d.customerId, items: d.items, total: d.total, paymentToken: d.paymentToken },
+            data: {
+              orderId: d.orderId,
+              customerId: d.customerId,
+              items: d.items,
+              total: d.total,
+              paymentToken: d.paymentToken,
+              trace: {
+                correlationId: event.metadata.correlationId,
+                causationId: event.eventId,
+                traceparent: event.metadata.traceparent,
+              },
+            } satisfies CheckoutData,
           },
           notifyChannel,
         );

@@ -12,7 +12,9 @@ type Data = Record<string, unknown> & {
 /** Products with their current price, and stock per sku (available = on hand − reserved). */
 export const catalogReadModel: ConsumerDefinition = {
   name: "catalog",
-  bindings: ["product.#", "inventory.#"],
+  // The catalog owns the sku claims too. They need no handler, but a category nobody binds would come
+  // back from the broker as unroutable and, after the relay's retries, park its streams.
+  bindings: ["product.#", "inventory.#", "sku.#"],
   tables: {
     shop_products: (t) =>
       `create table ${t} (product_id uuid primary key, sku text not null unique, name text not null, price bigint not null, version bigint not null)`,

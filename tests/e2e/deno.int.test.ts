@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { join } from "node:path";
+import { createShopHarness } from "../support/shop-harness.ts";
+
+const root = join(import.meta.dirname, "..", "..");
+let h: Awaited<ReturnType<typeof createShopHarness>>;
+beforeAll(async () => {
+  h = await createShopHarness({ pipeline: true });
+});
+afterAll(async () => h.close());
+
+function freePort(): number {
+  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = server.port as number;
+  server.stop(true);
+  return port;
+}
+
+describe("the API on Deno", () => {
+  it("runs a command and a query against the same Postgres", async () => {
+    const port = freePort();
+    const deno = Bun.spawn(
+      [
+        join(root, "node_modules", ".bin", "deno"),
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        "--allow-sys",
+        join(root, "src", "deno.ts"),
+      ],
+      {
+        cwd: root,
+        env: {
+          ...process.env,
+          DATABASE_SCHEMA: h.db.schema,
+          NOTIFY_CHANNEL: h.notifyChannel,
+          PORT: String(port),
+          LOG_LEVEL: "warn",
+          DENO_NO_UPDATE_CHECK: "1",
+        },
+        stdout: "pipe",
+        stderr: "pipe",
+      },
+    );
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      const deadline = Date.now() + 60_000;
+      while (
+        (await fetch(`${base}/health`).then(
+          (r) => r.status,
+          () => 0,
+        )) !== 200
+      ) {
+        if (Date.now() > deadline || deno.exitCode !== null)
+          throw new Error(`deno did not start: ${await new Response(deno.stderr).text()}`);
+        await Bun.sleep(200);
+      }
+      const created = await fetch(`${base}/products`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ sku: `DENO-${crypto.randomUUID().slice(0, 6)}`, name: "Dinosaur", price: 999 }),
+      });
+      expect(created.status).toBe(201);
+      const { productId, position } = (await created.json()) as { productId: string; position: number };
+      const query = await fetch(`${base}/products/${productId}?after=${position}`);
+      expect(query.headers.get("eventline-freshness")).toBe("fresh");
+      expect(await query.json()).toMatchObject({ productId, name: "Dinosaur", price: 999 });
+      // The same events are in the store the Bun side reads.
+      expect((await h.shop.store.readStream(`product-${productId}`)).map((e) => e.type)).toEqual(["ProductAdded"]);
+    } finally {
+      deno.kill("SIGTERM");
+      await deno.exited;
+    }
+  }, 90_000);
+});
