@@ -55,9 +55,11 @@ export async function replayDeadLetters(
   consumer: string,
   messageIds?: string[],
   prefix?: string,
+  onProgress?: (done: number, total: number) => void,
 ): Promise<number> {
   const q = queueNames(consumer, prefix);
   const { ch, messages } = await peekAll(conn, q.dead, 100_000);
+  const total = messageIds ? messages.filter((m) => messageIds.includes(String(m.properties.messageId))).length : messages.length;
   let replayed = 0;
   try {
     for (const m of messages) {
@@ -73,6 +75,7 @@ export async function replayDeadLetters(
       await ch.waitForConfirms();
       ch.ack(m);
       replayed++;
+      onProgress?.(replayed, total);
     }
   } finally {
     await ch.close();

@@ -101,8 +101,20 @@ export async function runDeadLetters(config: Config, [sub, consumer, ...ids]: st
           2,
         ),
       );
-    else if (sub === "replay") out(`replayed ${await replayDeadLetters(conn, consumer, ids.length ? ids : undefined, prefix)}`);
-    else if (sub === "purge") out(`purged ${await purgeDeadLetters(conn, consumer, prefix)}`);
+    else if (sub === "replay") {
+      const show = progressPrinter(`replay ${consumer}`);
+      const started = performance.now();
+      const n = await replayDeadLetters(conn, consumer, ids.length ? ids : undefined, prefix, (done, total) =>
+        show({
+          applied: done,
+          position: done,
+          headPosition: total,
+          eventsPerSecond: done / Math.max(0.001, (performance.now() - started) / 1000),
+          percent: total ? (100 * done) / total : 100,
+        }),
+      );
+      out(`replayed ${n}`);
+    } else if (sub === "purge") out(`purged ${await purgeDeadLetters(conn, consumer, prefix)}`);
     else usage("dead-letters list|show|replay|purge <consumer> [message-id ...]");
   } finally {
     await conn.close();
