@@ -32,5 +32,9 @@ export function parseDelivery(msg: ConsumeMessage): Parsed {
   if (body.streamId !== streamId || body.version !== version) {
     return { ok: false, reason: "headers disagree with the body" };
   }
+  // The relay always sets the AMQP type; a message without it, or with another one, was not ours.
+  if (msg.properties.type !== body.type) {
+    return { ok: false, reason: `unknown type: the message says ${String(msg.properties.type)}, the envelope ${body.type}` };
+  }
   return { ok: true, event: { ...(body as RecordedEvent), schemaVersion: Number(body.schemaVersion ?? 1) } };
 }

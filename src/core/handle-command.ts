@@ -1,5 +1,6 @@
 import type { Decider } from "./decider.ts";
 import { deterministicId } from "./deterministic-id.ts";
+import type { KeyedMutex } from "./keyed-mutex.ts";
 import { ConcurrencyError } from "./errors.ts";
 import type { EventStore, IdempotencyRequest } from "./event-store.ts";
 import { assertExpectedVersion, type ExpectedVersion } from "./expected-version.ts";
@@ -18,6 +19,8 @@ export type HandleCommandOptions = {
   idempotencyKey?: string;
   /** Records the caller's answer under an idempotency key in the append's transaction. */
   idempotency?: IdempotencyRequest;
+  /** Serialises commands per stream within this process (see createKeyedMutex). */
+  serialize?: KeyedMutex;
   /** Called when writing a snapshot fails: the command still succeeded, the snapshot is only a cache. */
   onSnapshotError?: (error: unknown) => void;
 };
@@ -35,6 +38,10 @@ export async function handleCommand<C extends Command, E extends Event, S>(
   command: C,
   options: HandleCommandOptions = {},
 ): Promise<CommandResult> {
+  if (options.serialize) {
+    const { serialize, ...rest } = options;
+    return serialize.run(streamId, () => handleCommand(store, decider, streamId, command, rest));
+  }
   const maxAttempts = options.expectedVersion === undefined ? (options.maxAttempts ?? 5) : 1;
   if (options.idempotencyKey) {
     const earlier = await store.findEvents(await idsFor(options.idempotencyKey, 32));

@@ -7,6 +7,7 @@ export * from "./event-store.ts";
 export * from "./expected-version.ts";
 export * from "./handle-command.ts";
 export * from "./in-memory-event-store.ts";
+export * from "./keyed-mutex.ts";
 export * from "./load-state.ts";
 export * from "./messages.ts";
 export * from "./personal-data.ts";

@@ -1,6 +1,7 @@
 import { ConcurrencyError, DomainError, NotFoundError } from "../core/errors.ts";
 import type { EventStore } from "../core/event-store.ts";
 import { type CommandResult, type HandleCommandOptions, handleCommand } from "../core/handle-command.ts";
+import { createKeyedMutex } from "../core/keyed-mutex.ts";
 import { loadState } from "../core/load-state.ts";
 import { type Product, catalog, productStream, skuStream } from "./domain/catalog.ts";
 import { customerStream, customers } from "./domain/customers.ts";
@@ -17,6 +18,9 @@ export type ShopService = ReturnType<typeof createShopService>;
  */
 export function createShopService(deps: { store: EventStore; gateway: PaymentGateway }) {
   const { store, gateway } = deps;
+  const streams = createKeyedMutex();
+  /** Every command of this service runs one at a time per stream in this process. */
+  const locked = (opts: HandleCommandOptions): HandleCommandOptions => ({ ...opts, serialize: streams });
 
   async function productBySku(sku: string): Promise<Extract<Product, { exists: true }>> {
     const [claim] = await store.readStream(skuStream(sku), { toVersion: 1 });
@@ -55,24 +59,42 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
     },
 
     changePrice: (productId: string, price: number, opts: HandleCommandOptions = {}) =>
-      handleCommand(store, catalog, productStream(productId), { type: "ChangePrice", data: { productId, price } }, opts),
+      handleCommand(store, catalog, productStream(productId), { type: "ChangePrice", data: { productId, price } }, locked(opts)),
 
     async receiveStock(sku: string, quantity: number, opts: HandleCommandOptions = {}) {
       await productBySku(sku);
-      return handleCommand(store, inventory, inventoryStream(sku), { type: "ReceiveStock", data: { sku, quantity } }, opts);
+      return handleCommand(
+        store,
+        inventory,
+        inventoryStream(sku),
+        { type: "ReceiveStock", data: { sku, quantity } },
+        locked(opts),
+      );
     },
 
     reserveStock: (sku: string, orderId: string, quantity: number, opts: HandleCommandOptions = {}) =>
-      handleCommand(store, inventory, inventoryStream(sku), { type: "ReserveStock", data: { sku, orderId, quantity } }, opts),
+      handleCommand(
+        store,
+        inventory,
+        inventoryStream(sku),
+        { type: "ReserveStock", data: { sku, orderId, quantity } },
+        locked(opts),
+      ),
 
     releaseReservation: (sku: string, orderId: string, opts: HandleCommandOptions = {}) =>
-      handleCommand(store, inventory, inventoryStream(sku), { type: "ReleaseReservation", data: { sku, orderId } }, opts),
+      handleCommand(store, inventory, inventoryStream(sku), { type: "ReleaseReservation", data: { sku, orderId } }, locked(opts)),
 
     registerCustomer: (input: { customerId: string; name: string; email: string }, opts: HandleCommandOptions = {}) =>
-      handleCommand(store, customers, customerStream(input.customerId), { type: "RegisterCustomer", data: input }, opts),
+      handleCommand(store, customers, customerStream(input.customerId), { type: "RegisterCustomer", data: input }, locked(opts)),
 
     changeEmail: (customerId: string, email: string, opts: HandleCommandOptions = {}) =>
-      handleCommand(store, customers, customerStream(customerId), { type: "ChangeEmail", data: { customerId, email } }, opts),
+      handleCommand(
+        store,
+        customers,
+        customerStream(customerId),
+        { type: "ChangeEmail", data: { customerId, email } },
+        locked(opts),
+      ),
 
     async forgetCustomer(customerId: string, opts: HandleCommandOptions = {}) {
       const result = await handleCommand(
@@ -90,7 +112,7 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
     async createOrder(input: { orderId: string; customerId: string }, opts: HandleCommandOptions = {}) {
       const { state } = await loadState(store, customers, customerStream(input.customerId));
       if (state.status === "none") throw new NotFoundError("customer", input.customerId);
-      return handleCommand(store, orders, orderStream(input.orderId), { type: "CreateOrder", data: input }, opts);
+      return handleCommand(store, orders, orderStream(input.orderId), { type: "CreateOrder", data: input }, locked(opts));
     },
 
     async addItem(orderId: string, sku: string, quantity: number, opts: HandleCommandOptions = {}) {
@@ -105,19 +127,19 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
     },
 
     removeItem: (orderId: string, sku: string, opts: HandleCommandOptions = {}) =>
-      handleCommand(store, orders, orderStream(orderId), { type: "RemoveItem", data: { orderId, sku } }, opts),
+      handleCommand(store, orders, orderStream(orderId), { type: "RemoveItem", data: { orderId, sku } }, locked(opts)),
 
     placeOrder: (orderId: string, paymentToken: string, opts: HandleCommandOptions = {}) =>
-      handleCommand(store, orders, orderStream(orderId), { type: "PlaceOrder", data: { orderId, paymentToken } }, opts),
+      handleCommand(store, orders, orderStream(orderId), { type: "PlaceOrder", data: { orderId, paymentToken } }, locked(opts)),
 
     cancelOrder: (orderId: string, reason: string, opts: HandleCommandOptions = {}) =>
-      handleCommand(store, orders, orderStream(orderId), { type: "CancelOrder", data: { orderId, reason } }, opts),
+      handleCommand(store, orders, orderStream(orderId), { type: "CancelOrder", data: { orderId, reason } }, locked(opts)),
 
     confirmOrder: (orderId: string, opts: HandleCommandOptions = {}) =>
-      handleCommand(store, orders, orderStream(orderId), { type: "ConfirmOrder", data: { orderId } }, opts),
+      handleCommand(store, orders, orderStream(orderId), { type: "ConfirmOrder", data: { orderId } }, locked(opts)),
 
     shipOrder: (orderId: string, opts: HandleCommandOptions = {}) =>
-      handleCommand(store, orders, orderStream(orderId), { type: "ShipOrder", data: { orderId } }, opts),
+      handleCommand(store, orders, orderStream(orderId), { type: "ShipOrder", data: { orderId } }, locked(opts)),
 
     /** Charges once per order: a payment already recorded is returned as it is, the gateway not called again. */
     async chargePayment(orderId: string, amount: number, token: string, opts: HandleCommandOptions = {}) {
@@ -147,7 +169,7 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
         return { streamId: paymentStream(orderId), version: 0, position: 0, events: [] } as CommandResult;
       if (state.status !== "CHARGED") throw new DomainError("NOTHING_TO_REFUND", `payment for ${orderId} is ${state.status}`);
       await gateway.refund({ orderId, amount: state.amount });
-      return handleCommand(store, payments, paymentStream(orderId), { type: "RecordRefund", data: { orderId } }, opts);
+      return handleCommand(store, payments, paymentStream(orderId), { type: "RecordRefund", data: { orderId } }, locked(opts));
     },
   };
 }

@@ -165,17 +165,25 @@ describe("a consumer", () => {
         headers: { "x-stream-id": "tick-x", "x-stream-version": 1 },
       });
       await publisher.raw("tick.Ticked", Buffer.from("{}"), { messageId: "m2" });
+      const [real] = await appendTicks(`tick-${crypto.randomUUID()}`, [1]);
+      const forged = { ...real!, eventId: crypto.randomUUID() };
+      await publisher.raw("tick.Ticked", Buffer.from(JSON.stringify(forged)), {
+        messageId: "m3",
+        type: "Bogus",
+        headers: { "x-stream-id": forged.streamId, "x-stream-version": forged.version },
+      });
       const s = `tick-${crypto.randomUUID()}`;
       await publisher.publish(...(await appendTicks(s, [4])));
-      await until(async () => (await listDeadLetters(admin, def.name)).length >= 2 && (await tally(def, [s])).length === 1);
+      await until(async () => (await listDeadLetters(admin, def.name)).length >= 3 && (await tally(def, [s])).length === 1);
       const reasons = (await listDeadLetters(admin, def.name))
         .filter((d) => d.messageId.startsWith("m"))
         .map((d) => [d.messageId, d.reason]);
       expect(reasons).toEqual([
         ["m1", "body is not valid JSON"],
         ["m2", "missing headers: x-stream-id and x-stream-version are required"],
+        ["m3", "unknown type: the message says Bogus, the envelope Ticked"],
       ]);
-      expect(await purgeDeadLetters(admin, def.name)).toBeGreaterThanOrEqual(2);
+      expect(await purgeDeadLetters(admin, def.name)).toBeGreaterThanOrEqual(3);
     } finally {
       await c.stop();
     }
