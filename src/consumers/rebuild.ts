@@ -24,14 +24,14 @@ export type RebuildOptions = {
 };
 
 /**
- * Rebuilds a read model from the event store (the truth, never the broker) while the live one keeps
- * serving: events are replayed into fresh tables, then, with the live consumer paused by its lock for a
- * moment, the last events are applied and the tables swapped in one transaction.
+ * A copy of a read model built from the event store into tables of its own (`<table><suffix>`), with its
+ * own bookkeeping under the consumer name `<name>#<label>`. The rebuild swaps such a copy in; the chaos
+ * checks compare one with the live model.
  */
-export async function rebuildReadModel(options: RebuildOptions): Promise<{ applied: number; checkpoint: Checkpoint }> {
+export async function replayIntoCopy(options: RebuildOptions & { label: string }) {
   const { sql, store, def } = options;
-  const suffix = `_rb${Date.now().toString(36)}`;
-  const shadow = `${def.name}#rebuild`;
+  const suffix = `_${options.label}${Date.now().toString(36)}`;
+  const shadow = `${def.name}#${options.label}`;
   const tables = Object.fromEntries(Object.keys(def.tables).map((t) => [t, `${t}${suffix}`]));
   const categories = categoriesOf(def.bindings);
   const batchSize = options.batchSize ?? 1000;
@@ -56,59 +56,86 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<{ appli
     }
   }
 
-  const head = () => store.headPosition();
+  const progress = (position: number, headPosition: number, percent?: number) => {
+    const seconds = (performance.now() - started) / 1000;
+    options.onProgress?.({
+      applied,
+      position,
+      headPosition,
+      eventsPerSecond: seconds > 0 ? applied / seconds : 0,
+      percent: percent ?? (headPosition > 0 ? Math.min(100, (100 * position) / headPosition) : 100),
+    });
+  };
 
-  // Phase 1: replay into the new tables, the live model untouched.
-  let headPosition = await head();
+  // Replay everything visible now; the live model is not touched.
+  let headPosition = await store.headPosition();
   for (;;) {
     const batch = await store.readAll({ after: checkpoint, batchSize, categories });
     if (batch.events.length === 0) break;
     await sql.begin((tx) => applyBatch(tx, batch.events));
     checkpoint = batch.checkpoint;
     const last = batch.events[batch.events.length - 1] as RecordedEvent;
-    if (last.position > headPosition) headPosition = await head();
-    const seconds = (performance.now() - started) / 1000;
-    options.onProgress?.({
-      applied,
-      position: last.position,
-      headPosition,
-      eventsPerSecond: seconds > 0 ? applied / seconds : 0,
-      percent: headPosition > 0 ? Math.min(100, (100 * last.position) / headPosition) : 100,
-    });
+    if (last.position > headPosition) headPosition = await store.headPosition();
+    progress(last.position, headPosition);
   }
 
-  // Phase 2: pause the live consumer, apply what arrived meanwhile, swap, and hand over the bookkeeping.
+  return {
+    tables,
+    shadow,
+    suffix,
+    get applied() {
+      return applied;
+    },
+    get checkpoint() {
+      return checkpoint;
+    },
+    /** Applies what arrived since, inside `tx` (the rebuild's swap transaction). */
+    async catchUpIn(tx: TransactionSql) {
+      for (;;) {
+        const batch = await store.readAll({ after: checkpoint, batchSize, categories });
+        if (batch.events.length === 0) return;
+        await applyBatch(tx, batch.events);
+        checkpoint = batch.checkpoint;
+      }
+    },
+    finished: () => progress(checkpoint.position, Math.max(headPosition, checkpoint.position), 100),
+    /** Drops the copy and its bookkeeping. */
+    async drop() {
+      for (const t of Object.values(tables)) await sql.unsafe(`drop table if exists ${t}`);
+      await sql`delete from consumer_streams where consumer = ${shadow}`;
+      await sql`delete from inbox where consumer = ${shadow}`;
+    },
+  };
+}
+
+/**
+ * Rebuilds a read model from the event store (the truth, never the broker) while the live one keeps
+ * serving: events are replayed into fresh tables, then, with the live consumer paused by its lock for a
+ * moment, the last events are applied and the tables swapped in one transaction.
+ */
+export async function rebuildReadModel(options: RebuildOptions): Promise<{ applied: number; checkpoint: Checkpoint }> {
+  const { sql, def } = options;
+  const copy = await replayIntoCopy({ ...options, label: "rb" });
   await sql.begin(async (tx) => {
     await takeConsumerLock(tx, def.name);
-    for (;;) {
-      const batch = await store.readAll({ after: checkpoint, batchSize, categories });
-      if (batch.events.length === 0) break;
-      await applyBatch(tx, batch.events);
-      checkpoint = batch.checkpoint;
-    }
+    await copy.catchUpIn(tx);
     for (const name of Object.keys(def.tables)) {
-      await tx.unsafe(`alter table if exists ${name} rename to ${name}${suffix}_old`);
-      await tx.unsafe(`alter table ${tables[name]} rename to ${name}`);
-      await tx.unsafe(`drop table if exists ${name}${suffix}_old`);
+      await tx.unsafe(`alter table if exists ${name} rename to ${name}${copy.suffix}_old`);
+      await tx.unsafe(`alter table ${copy.tables[name]} rename to ${name}`);
+      await tx.unsafe(`drop table if exists ${name}${copy.suffix}_old`);
     }
     await tx`delete from consumer_streams where consumer = ${def.name}`;
-    await tx`update consumer_streams set consumer = ${def.name} where consumer = ${shadow}`;
+    await tx`update consumer_streams set consumer = ${def.name} where consumer = ${copy.shadow}`;
     await tx`insert into inbox (consumer, event_id, stream_id, version, position)
-             select ${def.name}, event_id, stream_id, version, position from inbox where consumer = ${shadow}
+             select ${def.name}, event_id, stream_id, version, position from inbox where consumer = ${copy.shadow}
              on conflict do nothing`;
-    await tx`delete from inbox where consumer = ${shadow}`;
+    await tx`delete from inbox where consumer = ${copy.shadow}`;
+    const cp = copy.checkpoint;
     await tx`
-      insert into consumer_checkpoints (consumer, transaction_id, position) values (${def.name}, ${checkpoint.transactionId}::xid8, ${checkpoint.position})
+      insert into consumer_checkpoints (consumer, transaction_id, position) values (${def.name}, ${cp.transactionId}::xid8, ${cp.position})
       on conflict (consumer) do update set transaction_id = excluded.transaction_id, position = excluded.position, updated_at = now()`;
   });
   // The swap applied the tail under the lock: the new model has caught up with the log, so say so.
-  const seconds = (performance.now() - started) / 1000;
-  options.onProgress?.({
-    applied,
-    position: checkpoint.position,
-    headPosition: Math.max(headPosition, checkpoint.position),
-    eventsPerSecond: seconds > 0 ? applied / seconds : 0,
-    percent: 100,
-  });
-  return { applied, checkpoint };
+  copy.finished();
+  return { applied: copy.applied, checkpoint: copy.checkpoint };
 }

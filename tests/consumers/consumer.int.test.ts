@@ -13,6 +13,7 @@ import { pruneInbox } from "../../src/consumers/prune-inbox.ts";
 import { queueNames } from "../../src/consumers/topology.ts";
 import { createLogger } from "../../src/log.ts";
 import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
+import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
 import { createPublisher, faults, tallyConsumer } from "../support/tally-consumer.ts";
@@ -30,13 +31,16 @@ beforeAll(async () => {
   publisher = await createPublisher(exchange);
   admin = await amqp.connect(amqpUrl());
 });
+const used = new Set<string>();
 afterAll(async () => {
+  await deleteBrokerObjects(amqpUrl(), { consumers: [...used], exchanges: [exchange] });
   await publisher.close();
   await admin.close();
   await db.drop();
 });
 
 function startConsumer(def: ConsumerDefinition, overrides: { maxAttempts?: number; registry?: Registry } = {}) {
+  used.add(def.name);
   const broker = connectBroker(amqpUrl(), quiet, `test-${def.name}`);
   const registry = overrides.registry ?? new Registry();
   const metrics = createConsumerMetrics(registry, async () => []);

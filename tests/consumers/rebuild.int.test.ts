@@ -8,6 +8,7 @@ import { type RebuildProgress, rebuildReadModel } from "../../src/consumers/rebu
 import { createLogger } from "../../src/log.ts";
 import { createRelay } from "../../src/outbox/relay.ts";
 import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
+import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
 import { tallyConsumer } from "../support/tally-consumer.ts";
@@ -107,6 +108,7 @@ describe("a read-model rebuild", () => {
       for (const c of consumers) await c.stop();
       await relay.stop();
       await broker.close();
+      await deleteBrokerObjects(amqpUrl(), { consumers: [rebuilt.name, twin.name], exchanges: [exchange] });
     }
   }, 120_000);
 });

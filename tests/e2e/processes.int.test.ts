@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { outboxStatus } from "../../src/outbox/outbox-queries.ts";
+import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
 import { jsonLines, type RunningProcess, startProcess } from "../support/processes.ts";
@@ -75,6 +76,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of running.values()) await p.stop("SIGTERM");
+  await deleteBrokerObjects(amqpUrl(), {
+    consumers: ["catalog", "orders", "customers", "sales", "checkout"],
+    prefix: env.QUEUE_PREFIX,
+    exchanges: [env.EVENTS_EXCHANGE as string],
+  });
   await db.drop();
 });
 

@@ -6,6 +6,7 @@ import { createLogger } from "../../src/log.ts";
 import { outboxStatus } from "../../src/outbox/outbox-queries.ts";
 import { createRelay } from "../../src/outbox/relay.ts";
 import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
+import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl, createCollector, versionsByStream } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
 
@@ -77,6 +78,7 @@ describe("the relay across a RabbitMQ restart", () => {
       await relay.stop();
       await broker.close();
       await collector.close();
+      await deleteBrokerObjects(amqpUrl(), { consumers: [], exchanges: [exchange] });
     }
   }, 240_000);
 });

@@ -5,6 +5,7 @@ import { createLogger } from "../../src/log.ts";
 import { outboxStatus, releaseStream } from "../../src/outbox/outbox-queries.ts";
 import { createRelay, type RelayOptions } from "../../src/outbox/relay.ts";
 import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
+import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl, createCollector, versionsByStream } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
 
@@ -18,7 +19,10 @@ beforeAll(async () => {
   db = await createTestDatabase();
   store = createPostgresEventStore({ sql: db.sql, notifyChannel });
 });
-afterAll(async () => db.drop());
+afterAll(async () => {
+  await deleteBrokerObjects(amqpUrl(), { consumers: [], exchanges: [exchange] });
+  await db.drop();
+});
 
 function startRelay(overrides: Partial<RelayOptions> = {}) {
   const broker = connectBroker(amqpUrl(), quiet, "test-relay");

@@ -9,6 +9,7 @@ import { createShop } from "../../src/shop/create-shop.ts";
 import { checkoutSaga, checkoutStarter } from "../../src/shop/checkout-saga.ts";
 import { createSagaWorker } from "../../src/sagas/saga-worker.ts";
 import { listSagas, retrySaga } from "../../src/sagas/saga-store.ts";
+import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl } from "./amqp.ts";
 import { createTestDatabase, type TestDatabase } from "./pg.ts";
 
@@ -115,6 +116,8 @@ export async function createShopHarness(options: { pipeline?: boolean; saga?: bo
       for (const c of consumers) await c.stop();
       await relay?.stop();
       await broker?.close();
+      if (broker)
+        await deleteBrokerObjects(amqpUrl(), { consumers: defs.map((d) => d.name), prefix: queuePrefix, exchanges: [exchange] });
       await db.drop();
     },
   };

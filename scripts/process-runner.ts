@@ -1,0 +1,56 @@
+import { join } from "node:path";
+
+const root = join(import.meta.dirname, "..");
+
+export type RunningProcess = {
+  name: string;
+  lines: string[];
+  exited: Promise<number>;
+  stop(signal?: "SIGTERM" | "SIGINT" | "SIGKILL"): Promise<number>;
+};
+
+/** Runs `bun src/main.ts <args>` with the given environment, keeping every stdout line it prints. */
+export function startProcess(name: string, args: string[], env: Record<string, string | undefined>): RunningProcess {
+  const proc = Bun.spawn([process.execPath, join(root, "src", "main.ts"), ...args], {
+    env: { ...process.env, ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const lines: string[] = [];
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    let rest = "";
+    const reader = stream.getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      const parts = (rest + decoder.decode(r.value)).split("\n");
+      rest = parts.pop() ?? "";
+      lines.push(...parts);
+    }
+    if (rest) lines.push(rest);
+  };
+  const done = Promise.all([collect(proc.stdout), collect(proc.stderr)]);
+  const exited = proc.exited.then(async (code) => {
+    await done;
+    return code;
+  });
+  return {
+    name,
+    lines,
+    exited,
+    async stop(signal = "SIGTERM") {
+      proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Parsed JSON log lines of a process (other lines are skipped). */
+export function jsonLines(p: RunningProcess): Record<string, unknown>[] {
+  return p.lines.flatMap((l) => {
+    try {
+      return [JSON.parse(l)];
+    } catch {
+      return [];
+    }
+  });
+}
