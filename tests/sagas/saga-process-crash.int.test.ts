@@ -1,13 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { findSaga } from "../../src/sagas/saga-store.ts";
 import { checkoutSagaId } from "../../src/shop/checkout-saga.ts";
+import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
+import { amqpUrl } from "../support/amqp.ts";
 import { createShopHarness } from "../support/shop-harness.ts";
 
 let h: Awaited<ReturnType<typeof createShopHarness>>;
 beforeAll(async () => {
   h = await createShopHarness({ pipeline: true });
 });
-afterAll(async () => h.close());
+afterAll(async () => {
+  // The saga process declared the checkout queues; the harness only knows its own consumers.
+  await deleteBrokerObjects(amqpUrl(), { consumers: ["checkout"], prefix: h.queuePrefix });
+  await h.close();
+});
 
 function sagaProcess(fault?: string) {
   return Bun.spawn([process.execPath, "src/main.ts", "saga"], {
