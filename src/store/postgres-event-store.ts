@@ -9,7 +9,9 @@ import {
   START,
   type Snapshot,
 } from "../core/event-store.ts";
-import { IdempotencyKeyTaken } from "../core/errors.ts";
+import { ConcurrencyError, IdempotencyError, IdempotencyKeyTaken } from "../core/errors.ts";
+import type { ExpectedVersion } from "../core/expected-version.ts";
+import { createBatcher } from "./group-commit.ts";
 import { assertExpectedVersion } from "../core/expected-version.ts";
 import { streamCategory, type RecordedEvent } from "../core/messages.ts";
 import { createPersonalData, type KeyStore, type PersonalDataPolicy } from "../core/personal-data.ts";
@@ -23,7 +25,26 @@ export type PostgresEventStoreOptions = {
   keys?: KeyStore;
   /** Channel notified once per appending transaction; the relay listens on it. */
   notifyChannel?: string;
+  /** Gather concurrent appends into one round trip and transaction (default true). */
+  groupCommit?: boolean;
 };
+
+type BatchEvent = {
+  position: number;
+  event_id: string;
+  stream_id: string;
+  version: number;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: RecordedEvent["metadata"];
+  occurred_at: string;
+};
+type BatchResult =
+  | { status: "ok" | "replay"; events: BatchEvent[] }
+  | { status: "conflict"; stream_id: string; expected: string; actual: number }
+  | { status: "id_reused" };
+type Call = { requests: AppendRequest[]; prepared: PreparedEvent[][] };
 
 export const DEFAULT_NOTIFY_CHANNEL = "eventline_outbox";
 
@@ -141,8 +162,77 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
     });
   }
 
+  const fromBatch = (e: BatchEvent): RecordedEvent => ({
+    eventId: e.event_id,
+    streamId: e.stream_id,
+    version: e.version,
+    position: e.position,
+    type: e.type,
+    schemaVersion: e.schema_version,
+    data: e.data,
+    metadata: e.metadata,
+    occurredAt: new Date(e.occurred_at).toISOString(),
+  });
+
+  /** Splits a call's events back into one result per request, in request order. */
+  function resultsOf(call: Call, events: RecordedEvent[]): AppendResult[] {
+    return call.requests.map((r) => {
+      const mine = events.filter((e) => e.streamId === r.streamId);
+      const last = mine[mine.length - 1] as RecordedEvent;
+      return { streamId: r.streamId, version: last.version, position: last.position, events: mine };
+    });
+  }
+
+  async function flushBatch(calls: Call[]): Promise<(AppendResult[] | Error)[]> {
+    const document = calls.map((call) => ({
+      requests: call.requests.map((r, i) => ({
+        stream_id: r.streamId,
+        category: streamCategory(r.streamId),
+        expected: String(r.expectedVersion),
+        events: (call.prepared[i] ?? []).map((p) => ({
+          event_id: p.eventId,
+          type: p.type,
+          schema_version: p.schemaVersion,
+          data: p.data,
+          metadata: p.metadata,
+          subject_id: p.subjectId ?? null,
+        })),
+      })),
+    }));
+    let results: BatchResult[] = [];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        results = await sql.begin(async (tx) => {
+          const [row] = await tx<{ r: BatchResult[] }[]>`select eventline_append_batch(${tx.json(document as never)}) as r`;
+          if (row?.r.some((x) => x.status === "ok")) await tx`select pg_notify(${channel}, '')`;
+          return row?.r ?? [];
+        });
+        break;
+      } catch (error) {
+        // Another process stored one of these event ids meanwhile, or two batches deadlocked: run it
+        // again, and the second run sees the committed rows.
+        const code = (error as { code?: string }).code;
+        const retriable =
+          code === "40P01" || (error as { constraint_name?: string }).constraint_name === "events_event_id_unique";
+        if (!retriable || attempt >= 3) throw error;
+      }
+    }
+    return calls.map((call, i) => {
+      const r = results[i];
+      if (!r) return new Error("the batch answered fewer results than calls");
+      if (r.status === "conflict") {
+        const expected: ExpectedVersion = /^\d+$/.test(r.expected) ? Number(r.expected) : (r.expected as ExpectedVersion);
+        return new ConcurrencyError(r.stream_id, expected, r.actual);
+      }
+      if (r.status === "id_reused") return new IdempotencyError("event ids of this append were already used by another append");
+      return resultsOf(call, r.events.map(fromBatch));
+    });
+  }
+
+  const batcher = createBatcher<Call, AppendResult[]>(flushBatch);
+
   const store: EventStore = {
-    async append(requests, options = {}) {
+    async append(requests, appendOptions = {}) {
       for (const r of requests) {
         assertAppendRequest(r);
         for (const e of r.events) {
@@ -153,12 +243,18 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
       const ids = prepared.flat().map((p) => p.eventId);
       if (new Set(ids).size !== ids.length) throw new TypeError("an event id appears twice in one append");
       let results: AppendResult[];
+      // An idempotency record's answer is computed here in TypeScript, so those appends keep their own
+      // transaction; the rest share one with whatever else is being appended at the same time.
+      if (options.groupCommit !== false && !appendOptions.idempotency) {
+        results = await batcher.submit({ requests, prepared });
+        return Promise.all(results.map(async (r) => ({ ...r, events: await read(r.events) })));
+      }
       try {
-        results = await appendOnce(requests, prepared, options);
+        results = await appendOnce(requests, prepared, appendOptions);
       } catch (error) {
         // Another transaction stored one of these event ids while we were writing: now it is a replay.
         if ((error as { constraint_name?: string }).constraint_name !== "events_event_id_unique") throw error;
-        results = await appendOnce(requests, prepared, options);
+        results = await appendOnce(requests, prepared, appendOptions);
       }
       return Promise.all(results.map(async (r) => ({ ...r, events: await read(r.events) })));
     },

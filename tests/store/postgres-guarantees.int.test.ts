@@ -161,6 +161,30 @@ describe("the Postgres event store", () => {
     expect((await pii.readStream(`customer-${customerId}`))[0]?.data).toEqual({ customerId, email });
   });
 
+  it("gathers concurrent appends into shared transactions, each with its own result", async () => {
+    const streams = Array.from({ length: 200 }, () => stream());
+    const results = await Promise.all(streams.map((s) => store.appendToStream(s, [added(1)], { expectedVersion: "no_stream" })));
+    expect(results.map((r) => r.version)).toEqual(streams.map(() => 1));
+    expect(new Set(results.map((r) => r.position)).size).toBe(200);
+    const [row] = await db.sql<{ n: number }[]>`
+      select count(distinct transaction_id)::int as n from events where stream_id = any(${streams}::text[])`;
+    expect(row?.n).toBeLessThan(200);
+  });
+
+  it("fails only the conflicting append of a batch; the others commit", async () => {
+    const taken = Array.from({ length: 20 }, () => stream());
+    for (const s of taken) await store.appendToStream(s, [added(1)]);
+    const fresh = Array.from({ length: 20 }, () => stream());
+    const outcomes = await Promise.allSettled([
+      ...taken.map((s) => store.appendToStream(s, [added(2)], { expectedVersion: "no_stream" })),
+      ...fresh.map((s) => store.appendToStream(s, [added(2)], { expectedVersion: "no_stream" })),
+    ]);
+    expect(outcomes.slice(0, 20).every((o) => o.status === "rejected" && o.reason instanceof ConcurrencyError)).toBe(true);
+    expect(outcomes.slice(20).every((o) => o.status === "fulfilled")).toBe(true);
+    for (const s of taken) expect(await counts(s)).toEqual({ events: 1, outbox: 1 });
+    for (const s of fresh) expect(await counts(s)).toEqual({ events: 1, outbox: 1 });
+  });
+
   it("applies migrations once when several processes start at the same time", async () => {
     const schema = `m_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
     const admin = connect(db.url, { max: 1 });
