@@ -37,6 +37,8 @@ export type ConsumerOptions = {
   /** Turns a delivered envelope into what handlers see (open personal fields, upcast). */
   prepare?: (events: RecordedEvent[]) => Promise<RecordedEvent[]>;
   metrics?: ConsumerMetrics;
+  /** Called after a delivered event was applied (for measurements). */
+  onApplied?: (event: RecordedEvent) => void;
 };
 
 export type Consumer = {
@@ -105,6 +107,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       const ids = { consumer: def.name, ...eventLogFields(parsed.event) };
       try {
         const outcome = await applyEvent(deps, event as RecordedEvent);
+        if (outcome.status === "applied") options.onApplied?.(event as RecordedEvent);
         if (outcome.status === "duplicate") options.metrics?.duplicates.inc(labels);
         else options.metrics?.applied.inc(labels, 1 + outcome.gapFilled);
         if (outcome.gapFilled) options.metrics?.gapFilled.inc(labels, outcome.gapFilled);

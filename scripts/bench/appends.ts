@@ -1,0 +1,52 @@
+/** Section 1: appends/s and latency at concurrency 1, 16 and 256 — eventline, Emmett and one SQL statement. */
+import { getPostgreSQLEventStore } from "@event-driven-io/emmett-postgresql";
+import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
+import { connect } from "../../src/store/connect.ts";
+import { type Measured, runConcurrent } from "./measure.ts";
+
+export type AppendRow = { path: string; concurrency: number } & Measured;
+
+const event = (i: number) => ({ type: "BenchEvent", data: { i, note: "one event per command, plus its outbox row" } });
+
+export async function benchAppends(url: string, counts: Record<number, number>): Promise<AppendRow[]> {
+  const rows: AppendRow[] = [];
+  const sql = connect(url, { max: 32 });
+  const store = createPostgresEventStore({ sql, notifyChannel: "bench_outbox" });
+  const baseline = connect(url, { max: 64 });
+  await baseline`create table if not exists bench_events (position bigserial primary key, stream_id text not null, version int not null, type text not null, data jsonb not null, unique (stream_id, version))`;
+  await baseline`create table if not exists bench_outbox (position bigint primary key)`;
+  const emmett = getPostgreSQLEventStore(url);
+  // Emmett creates its schema on first use; do that outside the measurement.
+  await emmett.appendToStream(`warmup-${crypto.randomUUID()}`, [event(0)]);
+  const run = crypto.randomUUID().slice(0, 8);
+
+  for (const [c, total] of Object.entries(counts).map(([c, t]) => [Number(c), t] as const)) {
+    rows.push({
+      path: "eventline appendToStream (group commit)",
+      concurrency: c,
+      ...(await runConcurrent(c, total, (i) =>
+        store.appendToStream(`bench-${run}-${c}-${i}`, [event(i)], { expectedVersion: "no_stream" }),
+      )),
+    });
+    rows.push({
+      path: "emmett-postgresql 0.42 appendToStream",
+      concurrency: c,
+      ...(await runConcurrent(c, total, (i) => emmett.appendToStream(`emmett-${run}-${c}-${i}`, [event(i)]))),
+    });
+    rows.push({
+      path: "one SQL statement (event + outbox CTE)",
+      concurrency: c,
+      ...(await runConcurrent(
+        c,
+        total,
+        (i) => baseline`
+          with e as (insert into bench_events (stream_id, version, type, data) values (${`sql-${run}-${c}-${i}`}, 1, 'BenchEvent', ${baseline.json(event(i).data)}) returning position)
+          insert into bench_outbox select position from e`,
+      )),
+    });
+  }
+  await emmett.close();
+  await sql.end();
+  await baseline.end();
+  return rows;
+}

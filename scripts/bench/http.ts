@@ -1,0 +1,96 @@
+/** Section 2: HTTP commands/s through the real API with an external load generator (wrk), beside a constant. */
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startProcess } from "../process-runner.ts";
+
+export type HttpRow = { target: string; perSecond: number; p50Ms: number; p99Ms: number; non2xx: number; seconds: number };
+
+const luaScript = `
+local counter = 0
+setup = function(thread) thread:set("tid", tostring(math.random(1, 1000000000))) end
+request = function()
+  counter = counter + 1
+  local body = '{"sku":"W' .. tid .. '-' .. counter .. '","name":"Bench","price":100}'
+  return wrk.format("POST", "/products", {["content-type"] = "application/json"}, body)
+end
+`;
+
+function ms(value: string, unit: string): number {
+  const n = Number(value);
+  return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
+}
+
+/** Runs wrk and reads requests/s, p50, p99 and the non-2xx count from its report. */
+export function runWrk(url: string, seconds: number, connections: number): Omit<HttpRow, "target"> {
+  const script = join(process.env.TMPDIR ?? "/tmp", `eventline-wrk-${process.pid}.lua`);
+  writeFileSync(script, luaScript);
+  const r = spawnSync("wrk", ["-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, url], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
+  const out = r.stdout;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const p50 = /\s50%\s+([\d.]+)(us|ms|s)/.exec(out);
+  const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(out);
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
+  return {
+    perSecond: rps,
+    p50Ms: p50 ? ms(p50[1] as string, p50[2] as string) : 0,
+    p99Ms: p99 ? ms(p99[1] as string, p99[2] as string) : 0,
+    non2xx,
+    seconds,
+  };
+}
+
+export function ensureWrk(): void {
+  if (spawnSync("wrk", ["--version"]).error === undefined) return;
+  if (process.getuid?.() !== 0) throw new Error("the HTTP benchmark needs wrk: apt-get install wrk");
+  spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "wrk"], {
+    stdio: "inherit",
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
+}
+
+async function waitHealthy(url: string) {
+  const deadline = Date.now() + 30_000;
+  while (
+    (await fetch(url).then(
+      (r) => r.status,
+      () => 0,
+    )) === 0
+  ) {
+    if (Date.now() > deadline) throw new Error(`${url} did not come up`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function benchHttp(
+  env: Record<string, string>,
+  seconds: number,
+  connections: number,
+  freePort: () => number,
+): Promise<HttpRow[]> {
+  ensureWrk();
+  const apiPort = freePort();
+  const api = startProcess("api", ["api"], { ...env, PORT: String(apiPort), LOG_LEVEL: "warn", DB_POOL_MAX: "20" });
+  const constPort = freePort();
+  const root = join(import.meta.dirname, "..", "..");
+  const constant = Bun.spawn([process.execPath, join(root, "scripts", "bench", "constant-server.ts")], {
+    env: { ...process.env, PORT: String(constPort) },
+    stdout: "ignore",
+  });
+  try {
+    await waitHealthy(`http://127.0.0.1:${apiPort}/health`);
+    await waitHealthy(`http://127.0.0.1:${constPort}/`);
+    const rows: HttpRow[] = [];
+    rows.push({
+      target: "eventline API: POST /products (validate, append, outbox)",
+      ...runWrk(`http://127.0.0.1:${apiPort}`, seconds, connections),
+    });
+    rows.push({ target: "same Hono app answering a constant", ...runWrk(`http://127.0.0.1:${constPort}`, seconds, connections) });
+    return rows;
+  } finally {
+    await api.stop("SIGTERM");
+    constant.kill("SIGTERM");
+    await constant.exited;
+  }
+}

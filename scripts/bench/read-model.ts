@@ -1,0 +1,129 @@
+/** Section 4: commit→read-model latency at a fixed rate, and the highest rate held without growing lag. */
+import { connectBroker } from "../../src/broker/amqp-connection.ts";
+import type { ConsumerDefinition } from "../../src/consumers/consumer-definition.ts";
+import { createConsumer } from "../../src/consumers/consumer-runtime.ts";
+import { createLogger } from "../../src/log.ts";
+import { createRelay } from "../../src/outbox/relay.ts";
+import { connect } from "../../src/store/connect.ts";
+import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
+import { deleteBrokerObjects } from "../broker-cleanup.ts";
+import { summarize } from "./measure.ts";
+
+export type ReadModelResult = {
+  rate: number;
+  seconds: number;
+  p50Ms: number;
+  p99Ms: number;
+  highestSustainedRate: number | null;
+};
+
+const quiet = createLogger({ role: "bench" }, "error");
+
+const benchTally: ConsumerDefinition = {
+  name: "bench_tally",
+  bindings: ["benchrm.#"],
+  tables: { bench_tally: (t) => `create table ${t} (stream_id text primary key, n bigint not null)` },
+  handlers: {
+    Ticked: async ({ tx, tables, event }) => {
+      await tx`insert into ${tx(tables.bench_tally as string)} (stream_id, n) values (${event.streamId}, 1)
+               on conflict (stream_id) do update set n = ${tx(tables.bench_tally as string)}.n + 1`;
+    },
+  },
+};
+
+export async function benchReadModel(
+  url: string,
+  amqpUrl: string,
+  rate: number,
+  seconds: number,
+  sustain: { rates: number[]; seconds: number } | null,
+): Promise<ReadModelResult> {
+  const exchange = `bench.rm.${crypto.randomUUID().slice(0, 8)}`;
+  const notifyChannel = "bench_rm";
+  const sql = connect(url, { max: 24 });
+  const store = createPostgresEventStore({ sql, notifyChannel });
+  const broker = connectBroker(amqpUrl, quiet, "bench-rm");
+  const committed = new Map<string, number>();
+  const applied = new Map<string, number>();
+  const relay = createRelay({
+    sql,
+    broker,
+    log: quiet,
+    exchange,
+    notifyChannel,
+    partitions: 16,
+    batchSize: 500,
+    maxAttempts: 10,
+    pollMs: 1000,
+  });
+  const consumer = createConsumer({
+    def: benchTally,
+    sql,
+    store,
+    broker,
+    exchange,
+    log: quiet,
+    prefetch: 64,
+    queuePrefix: "bench",
+    onApplied: (e) => applied.set(e.eventId, performance.now()),
+  });
+  await relay.start();
+  await consumer.start();
+
+  /** Appends at `perSecond` for `duration` seconds (in ticks of 10 ms); returns how many it appended. */
+  async function load(perSecond: number, duration: number): Promise<string[]> {
+    const ids: string[] = [];
+    const perTick = Math.max(1, Math.round(perSecond / 100));
+    const ticks = Math.round(duration * 100);
+    const started = performance.now();
+    const inFlight: Promise<void>[] = [];
+    for (let t = 0; t < ticks; t++) {
+      for (let k = 0; k < perTick; k++) {
+        inFlight.push(
+          store.appendToStream(`benchrm-${(t * perTick + k) % 200}`, [{ type: "Ticked", data: {} }]).then((r) => {
+            const id = r.events[0]?.eventId as string;
+            committed.set(id, performance.now());
+            ids.push(id);
+          }),
+        );
+      }
+      const wait = started + (t + 1) * 10 - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    await Promise.all(inFlight);
+    return ids;
+  }
+
+  async function settle(ids: string[], graceMs: number) {
+    const deadline = performance.now() + graceMs;
+    while (ids.some((id) => !applied.has(id)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return ids.filter((id) => !applied.has(id)).length;
+  }
+
+  try {
+    const ids = await load(rate, seconds);
+    await settle(ids, 10_000);
+    const latencies = ids
+      .filter((id) => applied.has(id))
+      .map((id) => Math.max(0, (applied.get(id) as number) - (committed.get(id) as number)));
+    const measured = summarize(latencies, seconds);
+    let highestSustainedRate: number | null = null;
+    if (sustain) {
+      highestSustainedRate = 0;
+      for (const r of sustain.rates) {
+        const batch = await load(r, sustain.seconds);
+        // Held without growing lag: at most half a second's worth still unapplied 2 s after the load.
+        const behind = await settle(batch, 2_000);
+        if (behind > r / 2) break;
+        highestSustainedRate = r;
+      }
+    }
+    return { rate, seconds, p50Ms: measured.p50Ms, p99Ms: measured.p99Ms, highestSustainedRate };
+  } finally {
+    await consumer.stop();
+    await relay.stop();
+    await broker.close();
+    await deleteBrokerObjects(amqpUrl, { consumers: [benchTally.name], prefix: "bench", exchanges: [exchange] });
+    await sql.end();
+  }
+}

@@ -1,0 +1,99 @@
+/** Section 3: relay throughput beside plain amqplib confirm-channel publishing, and idle commit→delivery latency. */
+import amqp from "amqplib";
+import { connectBroker } from "../../src/broker/amqp-connection.ts";
+import { toEventMessage } from "../../src/broker/event-message.ts";
+import type { RecordedEvent } from "../../src/core/messages.ts";
+import { createLogger } from "../../src/log.ts";
+import { outboxStatus } from "../../src/outbox/outbox-queries.ts";
+import { createRelay } from "../../src/outbox/relay.ts";
+import { connect } from "../../src/store/connect.ts";
+import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
+import { runConcurrent, summarize } from "./measure.ts";
+
+export type RelayResult = {
+  events: number;
+  relayPerSecond: number;
+  amqplibPerSecond: number;
+  ratio: number;
+  idleP50Ms: number;
+  idleP99Ms: number;
+};
+
+const quiet = createLogger({ role: "bench" }, "error");
+
+export async function benchRelay(url: string, amqpUrl: string, events: number, idleSamples: number): Promise<RelayResult> {
+  const exchange = `bench.events.${crypto.randomUUID().slice(0, 8)}`;
+  const notifyChannel = "bench_relay";
+  const sql = connect(url, { max: 16 });
+  const store = createPostgresEventStore({ sql, notifyChannel });
+  const conn = await amqp.connect(amqpUrl);
+  const ch = await conn.createChannel();
+  await ch.assertExchange(exchange, "topic", { durable: true });
+  const { queue } = await ch.assertQueue("", { exclusive: true });
+  await ch.bindQueue(queue, exchange, "#");
+  await sql`delete from outbox`;
+
+  // Fill the outbox with the relay stopped, then time how long it takes to drain.
+  const written: RecordedEvent[] = [];
+  await runConcurrent(64, events, async (i) => {
+    const r = await store.appendToStream(`relay-${i % 500}-${exchange}`, [{ type: "BenchEvent", data: { i } }]);
+    written.push(...r.events);
+  });
+  const broker = connectBroker(amqpUrl, quiet, "bench-relay");
+  const relay = createRelay({
+    sql,
+    broker,
+    log: quiet,
+    exchange,
+    notifyChannel,
+    partitions: 16,
+    batchSize: 1000,
+    maxAttempts: 10,
+    pollMs: 1000,
+  });
+  const started = performance.now();
+  await relay.start();
+  while ((await outboxStatus(sql)).depth > 0) await new Promise((r) => setTimeout(r, 5));
+  const relaySeconds = (performance.now() - started) / 1000;
+
+  // The same payloads through plain amqplib, confirm channel, a window of 1000.
+  const confirm = await conn.createConfirmChannel();
+  const plainStarted = performance.now();
+  for (let i = 0; i < written.length; i++) {
+    const m = toEventMessage(written[i] as RecordedEvent);
+    confirm.publish(exchange, m.routingKey, m.content, m.options);
+    if (i % 1000 === 999) await confirm.waitForConfirms();
+  }
+  await confirm.waitForConfirms();
+  const plainSeconds = (performance.now() - plainStarted) / 1000;
+
+  // Idle: one append at a time; from the append's commit to the message arriving at a consumer.
+  await ch.purgeQueue(queue);
+  const arrived = new Map<string, number>();
+  await ch.consume(queue, (m) => m && arrived.set(String(m.properties.messageId), performance.now()), { noAck: true });
+  const latencies: number[] = [];
+  for (let i = 0; i < idleSamples; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    const r = await store.appendToStream(`idle-${exchange}`, [{ type: "BenchEvent", data: { i } }]);
+    const committed = performance.now();
+    const id = r.events[0]?.eventId as string;
+    while (!arrived.has(id)) await new Promise((res) => setTimeout(res, 0.2));
+    latencies.push((arrived.get(id) as number) - committed);
+  }
+  const idle = summarize(latencies, 1);
+  await relay.stop();
+  await broker.close();
+  await ch.deleteExchange(exchange);
+  await conn.close();
+  await sql.end();
+  const relayPerSecond = events / relaySeconds;
+  const amqplibPerSecond = written.length / plainSeconds;
+  return {
+    events,
+    relayPerSecond,
+    amqplibPerSecond,
+    ratio: relayPerSecond / amqplibPerSecond,
+    idleP50Ms: idle.p50Ms,
+    idleP99Ms: idle.p99Ms,
+  };
+}

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dirname, "..", "..");
+
+describe("the benchmark (smoke size)", () => {
+  it("runs every section against the real servers and writes its JSON", async () => {
+    const bench = Bun.spawn([process.execPath, join(root, "scripts", "bench.ts"), "--smoke"], {
+      cwd: root,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err, code] = await Promise.all([
+      new Response(bench.stdout).text(),
+      new Response(bench.stderr).text(),
+      bench.exited,
+    ]);
+    expect({ code, err: code === 0 ? "" : err }).toEqual({ code: 0, err: "" });
+    expect(out).toContain("| eventline appendToStream (group commit) | 256 |");
+    const json = JSON.parse(readFileSync(join(root, "bench-results", "smoke.json"), "utf8"));
+    expect(json.smoke).toBe(true);
+    expect(json.appends).toHaveLength(9);
+    expect(json.http.map((h: { non2xx: number }) => h.non2xx)).toEqual([0, 0]);
+    expect(json.relay.events).toBe(300);
+    expect(json.rebuild.events).toBe(5_000);
+    expect(json.snapshots.map((s: { eventsReadWith: number }) => s.eventsReadWith)).toEqual([10, 0, 0]);
+  }, 180_000);
+});
