@@ -1,6 +1,6 @@
 /** A bounded command load against the API: at most `maxCommands` requests and `durationMs` of time. */
 
-export type Sent = { path: string; status: number; position?: number; quantity?: number; unknown?: boolean };
+export type Sent = { path: string; status: number; at: number; position?: number; quantity?: number; unknown?: boolean };
 
 export type Seed = { skus: { sku: string; productId: string }[]; customers: string[] };
 
@@ -26,12 +26,12 @@ export async function runLoad(options: LoadOptions, sent: Sent[]): Promise<void>
         signal: AbortSignal.timeout(5_000),
       });
       const json = (await res.json().catch(() => ({}))) as { position?: number; orderId?: string };
-      const s: Sent = { path, status: res.status, position: json.position, ...extra };
+      const s: Sent = { path, status: res.status, at: Date.now(), position: json.position, ...extra };
       sent.push(s);
       return Object.assign(s, { orderId: json.orderId });
     } catch {
       // No answer (the API was killed, or timed out): the command may or may not have happened.
-      const s: Sent = { path, status: 0, unknown: true, ...extra };
+      const s: Sent = { path, status: 0, at: Date.now(), unknown: true, ...extra };
       sent.push(s);
       await new Promise((r) => setTimeout(r, 200));
       return s;

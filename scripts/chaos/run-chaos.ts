@@ -28,6 +28,8 @@ export type ChaosSummary = Findings & {
   accepted: number;
   unanswered: number;
   faultsInjected: string[];
+  /** The load began before the first fault and was still sending after the last one. */
+  loadSpannedFaults: boolean;
   settled: boolean;
   ordersConfirmed: number;
   ordersCancelled: number;
@@ -165,12 +167,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       ],
     ];
     const injected: string[] = [];
+    const faultTimes: number[] = [];
     // Fault i at (i + 1) / (n + 1) of the run, measured from the start: a slow one cannot push the rest out.
     const gap = options.durationMs / (faults.length + 1);
     const loadStarted = Date.now();
     for (const [i, [name, inject]] of faults.entries()) {
       await new Promise((r) => setTimeout(r, Math.max(0, loadStarted + (i + 1) * gap - Date.now())));
       log(`chaos: ${name}`);
+      faultTimes.push(Date.now());
       await inject();
       injected.push(name);
     }
@@ -186,6 +190,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       accepted: sent.filter((s) => s.status >= 200 && s.status < 300).length,
       unanswered: sent.filter((s) => s.unknown).length,
       faultsInjected: injected,
+      loadSpannedFaults:
+        sent.length > 0 &&
+        Math.min(...sent.map((s) => s.at)) < Math.min(...faultTimes) &&
+        Math.max(...sent.map((s) => s.at)) > Math.max(...faultTimes),
       settled,
       ordersConfirmed: orders?.confirmed ?? 0,
       ordersCancelled: orders?.cancelled ?? 0,
@@ -215,6 +223,7 @@ export function formatSummary(s: ChaosSummary): string {
     `  accepted (2xx)       ${s.accepted}`,
     `  unanswered           ${s.unanswered}`,
     `  faults injected      ${s.faultsInjected.length} (${s.faultsInjected.join("; ")})`,
+    `  load spanned faults  ${s.loadSpannedFaults}`,
     `  settled              ${s.settled}`,
     `  orders confirmed     ${s.ordersConfirmed}, cancelled ${s.ordersCancelled}`,
     `  events lost          ${s.eventsLost}`,

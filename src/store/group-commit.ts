@@ -7,12 +7,17 @@ export type Batcher<I, O> = { submit(item: I): Promise<O> };
 
 type Pending<I, O> = { item: I; resolve: (o: O) => void; reject: (e: unknown) => void };
 
-export function createBatcher<I, O>(flush: (items: I[]) => Promise<(O | Error)[]>, maxBatch = 500): Batcher<I, O> {
+export function createBatcher<I, O>(
+  flush: (items: I[]) => Promise<(O | Error)[]>,
+  maxBatch = 500,
+  /** Flushes that may run at once (each on its own connection). */
+  concurrency = 1,
+): Batcher<I, O> {
   let queue: Pending<I, O>[] = [];
-  let flushing = false;
+  let active = 0;
 
   async function drain(): Promise<void> {
-    flushing = true;
+    active++;
     while (queue.length > 0) {
       const batch = queue.slice(0, maxBatch);
       queue = queue.slice(batch.length);
@@ -27,14 +32,14 @@ export function createBatcher<I, O>(flush: (items: I[]) => Promise<(O | Error)[]
         for (const p of batch) p.reject(error);
       }
     }
-    flushing = false;
+    active--;
   }
 
   return {
     submit(item) {
       return new Promise<O>((resolve, reject) => {
         queue.push({ item, resolve, reject });
-        if (!flushing) void drain();
+        if (active < concurrency) void drain();
       });
     },
   };

@@ -27,6 +27,8 @@ export type PostgresEventStoreOptions = {
   notifyChannel?: string;
   /** Gather concurrent appends into one round trip and transaction (default true). */
   groupCommit?: boolean;
+  /** Group-commit batches in flight at once (default 4). */
+  groupCommitConcurrency?: number;
 };
 
 type BatchEvent = {
@@ -40,8 +42,10 @@ type BatchEvent = {
   metadata: RecordedEvent["metadata"];
   occurred_at: string;
 };
+/** What the batch function answers per written event: the caller has everything else already. */
+type Written = { p: number; v: number; t: string };
 type BatchResult =
-  | { status: "ok" | "replay"; events: BatchEvent[] }
+  | { status: "ok" | "replay"; events: (BatchEvent | Written)[] }
   | { status: "conflict"; stream_id: string; expected: string; actual: number }
   | { status: "id_reused" };
 type Call = { requests: AppendRequest[]; prepared: PreparedEvent[][] };
@@ -202,19 +206,21 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
     let results: BatchResult[] = [];
     for (let attempt = 1; ; attempt++) {
       try {
-        results = await sql.begin(async (tx) => {
-          const [row] = await tx<{ r: BatchResult[] }[]>`select eventline_append_batch(${tx.json(document as never)}) as r`;
-          if (row?.r.some((x) => x.status === "ok")) await tx`select pg_notify(${channel}, '')`;
-          return row?.r ?? [];
-        });
+        // One statement, so one round trip: the function is atomic and sends the NOTIFY itself.
+        const [row] = await sql<
+          { r: BatchResult[] }[]
+        >`select eventline_append_batch(${sql.json(document as never)}, ${channel}) as r`;
+        results = row?.r ?? [];
         break;
       } catch (error) {
-        // Another process stored one of these event ids meanwhile, or two batches deadlocked: run it
-        // again, and the second run sees the committed rows.
+        // Another process stored one of these event ids, or created one of these streams through the
+        // one-transaction path, meanwhile (or two batches deadlocked): run it again, and the second run
+        // sees the committed rows.
         const code = (error as { code?: string }).code;
+        const constraint = (error as { constraint_name?: string }).constraint_name;
         const retriable =
-          code === "40P01" || (error as { constraint_name?: string }).constraint_name === "events_event_id_unique";
-        if (!retriable || attempt >= 3) throw error;
+          code === "40P01" || constraint === "events_event_id_unique" || constraint === "events_stream_version_unique";
+        if (!retriable || attempt >= 5) throw error;
       }
     }
     return calls.map((call, i) => {
@@ -225,11 +231,33 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
         return new ConcurrencyError(r.stream_id, expected, r.actual);
       }
       if (r.status === "id_reused") return new IdempotencyError("event ids of this append were already used by another append");
-      return resultsOf(call, r.events.map(fromBatch));
+      const prepared = call.prepared.flatMap((events, i) =>
+        events.map((p) => ({ p, streamId: call.requests[i]?.streamId as string })),
+      );
+      return resultsOf(
+        call,
+        r.events.map((e, k) => {
+          if (!("p" in e)) return fromBatch(e);
+          const mine = prepared[k] as (typeof prepared)[number];
+          return {
+            eventId: mine.p.eventId,
+            streamId: mine.streamId,
+            version: e.v,
+            position: e.p,
+            type: mine.p.type,
+            schemaVersion: mine.p.schemaVersion,
+            data: mine.p.data,
+            metadata: mine.p.metadata,
+            occurredAt: new Date(e.t).toISOString(),
+          };
+        }),
+      );
     });
   }
 
-  const batcher = createBatcher<Call, AppendResult[]>(flushBatch);
+  // Several flushes at once let Postgres use more than one core. On the 2-core machine, 256 concurrent
+  // appends gave about 3.5k/s with one flush at a time, 6.0k/s with two and 6.9k/s with four.
+  const batcher = createBatcher<Call, AppendResult[]>(flushBatch, 500, options.groupCommitConcurrency ?? 4);
 
   const store: EventStore = {
     async append(requests, appendOptions = {}) {

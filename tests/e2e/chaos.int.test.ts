@@ -7,8 +7,8 @@ describe("the chaos run (CI size)", () => {
     console.log(formatSummary(summary));
     expect(summary.faultsInjected.length).toBeGreaterThanOrEqual(5);
     expect(summary.accepted).toBeGreaterThan(100);
-    // The load ran through the faults: some commands got no answer or a 5xx while servers were down.
-    expect(summary.commandsSent).toBeGreaterThan(summary.accepted);
+    // The load ran through the faults, from before the first to after the last.
+    expect(summary.loadSpannedFaults).toBe(true);
     expect(summary.settled).toBe(true);
     expect(summary.eventsLost).toBe(0);
     expect(summary.duplicateEffects).toBe(0);
