@@ -1,20 +1,10 @@
 import type { Sql, TransactionSql } from "postgres";
 import type { RecordedEvent } from "../core/messages.ts";
+import { type EventRow, toRecorded } from "../store/postgres-event-store.ts";
 
 export type OutboxRow = RecordedEvent & { attempts: number };
 
-type Row = {
-  position: number;
-  event_id: string;
-  stream_id: string;
-  version: number;
-  type: string;
-  schema_version: number;
-  data: unknown;
-  metadata: RecordedEvent["metadata"];
-  occurred_at: Date;
-  attempts: number;
-};
+type Row = Omit<EventRow, "transaction_id"> & { attempts: number };
 
 /**
  * Takes the advisory lock of every partition no other relay holds, for this transaction only. The lock
@@ -45,18 +35,7 @@ export async function claimBatch(tx: TransactionSql, partitions: number, owned: 
           and (b.parked_at is not null or b.next_attempt_at > now()))
     order by o.position
     limit ${limit}`;
-  return rows.map((r) => ({
-    eventId: r.event_id,
-    streamId: r.stream_id,
-    version: r.version,
-    position: r.position,
-    type: r.type,
-    schemaVersion: r.schema_version,
-    data: r.data,
-    metadata: r.metadata,
-    occurredAt: r.occurred_at.toISOString(),
-    attempts: r.attempts,
-  }));
+  return rows.map((r) => ({ ...toRecorded({ ...r, transaction_id: "" }), attempts: r.attempts }));
 }
 
 /** Confirmed rows leave the table, which keeps it small under constant load. */

@@ -4,6 +4,7 @@ import type { Sql } from "postgres";
 import { toEventMessage } from "../broker/event-message.ts";
 import { eventLogFields } from "../core/trace.ts";
 import type { Logger } from "../log.ts";
+import { listenForWakeups, type Wakeup } from "../store/wakeup.ts";
 import { claimBatch, deletePublished, type Failure, lockPartitions, type OutboxRow, recordFailures } from "./outbox-queries.ts";
 import type { RelayMetrics } from "./relay-metrics.ts";
 
@@ -125,30 +126,17 @@ export function createRelay(options: RelayOptions): Relay {
 
   let running = false;
   let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
-  // Set by a NOTIFY that arrives while a batch is running, so that wake-up is not lost.
-  let notified = false;
-  let unlisten: (() => Promise<void>) | undefined;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve();
-      }
-      wake = done;
-    });
+  let wakeup: Wakeup | undefined;
 
   async function runLoop(): Promise<void> {
     let failuresInARow = 0;
     while (running) {
       try {
-        notified = false;
+        wakeup?.beginRound();
         const handled = await runBatch();
         failuresInARow = 0;
-        if (handled >= options.batchSize || notified) continue; // a backlog: drain it without sleeping
-        await sleep(broker.isConnected() ? options.pollMs : 250);
+        if (handled >= options.batchSize || wakeup?.notifiedSince()) continue; // a backlog: drain it without sleeping
+        await wakeup?.sleep(broker.isConnected() ? options.pollMs : 250);
       } catch (error) {
         failuresInARow++;
         const delay = Math.min(10_000, 100 * 2 ** failuresInARow) * (0.5 + Math.random() / 2);
@@ -156,7 +144,7 @@ export function createRelay(options: RelayOptions): Relay {
           error: String((error as Error)?.message ?? error),
           delayMs: Math.round(delay),
         });
-        await sleep(delay);
+        await wakeup?.sleep(delay);
       }
     }
   }
@@ -166,19 +154,15 @@ export function createRelay(options: RelayOptions): Relay {
     async start() {
       if (running) return;
       running = true;
-      const listener = await sql.listen(options.notifyChannel, () => {
-        notified = true;
-        wake?.();
-      });
-      unlisten = () => listener.unlisten();
+      wakeup = await listenForWakeups(sql, options.notifyChannel);
       loop = runLoop();
       log("info", "relay started", { exchange, partitions: options.partitions, batchSize: options.batchSize });
     },
     async stop() {
       running = false;
-      wake?.();
+      wakeup?.wake();
       await loop;
-      await unlisten?.().catch(() => {});
+      await wakeup?.close();
       await channel.close();
       log("info", "relay stopped");
     },

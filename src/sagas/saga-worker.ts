@@ -2,6 +2,7 @@ import type { Sql } from "postgres";
 import { DomainError } from "../core/errors.ts";
 import { traceIdOf } from "../core/trace.ts";
 import type { Logger } from "../log.ts";
+import { listenForWakeups, type Wakeup } from "../store/wakeup.ts";
 import type { SagaDefinition, SagaStep, StepContext } from "./saga-definition.ts";
 import { claimDue, type Progress, recordProgress, type SagaInstance } from "./saga-store.ts";
 
@@ -175,29 +176,19 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
 
   let running = false;
   let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
-  let notified = false;
-  let unlisten: (() => Promise<void>) | undefined;
+  let wakeup: Wakeup | undefined;
 
   async function runLoop() {
     let failures = 0;
     while (running) {
       try {
-        notified = false;
+        wakeup?.beginRound();
         if (await runOnce()) {
           failures = 0;
           continue;
         }
-        if (notified) continue;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, options.pollMs ?? 500);
-          function done() {
-            clearTimeout(timer);
-            wake = undefined;
-            resolve();
-          }
-          wake = done;
-        });
+        if (wakeup?.notifiedSince()) continue;
+        await wakeup?.sleep(options.pollMs ?? 500);
       } catch (error) {
         failures++;
         log("warn", "saga worker round failed, backing off", { error: describe(error) });
@@ -210,18 +201,14 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
     runOnce,
     async start() {
       running = true;
-      const listener = await sql.listen(options.notifyChannel, () => {
-        notified = true;
-        wake?.();
-      });
-      unlisten = () => listener.unlisten();
+      wakeup = await listenForWakeups(sql, options.notifyChannel);
       loop = runLoop();
     },
     async stop() {
       running = false;
-      wake?.();
+      wakeup?.wake();
       await loop;
-      await unlisten?.().catch(() => {});
+      await wakeup?.close();
     },
   };
 }

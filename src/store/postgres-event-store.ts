@@ -52,7 +52,7 @@ type Call = { requests: AppendRequest[]; prepared: PreparedEvent[][] };
 
 export const DEFAULT_NOTIFY_CHANNEL = "eventline_outbox";
 
-type EventRow = {
+export type EventRow = {
   position: number;
   transaction_id: string;
   event_id: string;
@@ -67,7 +67,8 @@ type EventRow = {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function toRecorded(r: EventRow): RecordedEvent {
+/** A row of `events` as the envelope callers see. */
+export function toRecorded(r: EventRow): RecordedEvent {
   return {
     eventId: r.event_id,
     streamId: r.stream_id,
