@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createShopHarness } from "../support/shop-harness.ts";
 
@@ -8,6 +9,22 @@ beforeAll(async () => {
   h = await createShopHarness({ pipeline: true });
 });
 afterAll(async () => h.close());
+
+/**
+ * The Deno binary itself. node_modules/.bin/deno is a Node wrapper that spawns it, and a signal sent to the
+ * wrapper would leave Deno running; so the test starts the binary: the platform package's, or the copy
+ * the wrapper puts beside itself.
+ */
+function denoBinary(): string {
+  const scoped = join(root, "node_modules", "@deno");
+  const candidates = [
+    ...(existsSync(scoped) ? readdirSync(scoped).map((d) => join(scoped, d, "deno")) : []),
+    join(root, "node_modules", "deno", "deno"),
+  ];
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new Error(`no Deno binary among ${candidates.join(", ")}`);
+  return found;
+}
 
 function freePort(): number {
   const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
@@ -20,15 +37,7 @@ describe("the API on Deno", () => {
   it("runs a command and a query against the same Postgres", async () => {
     const port = freePort();
     const deno = Bun.spawn(
-      [
-        join(root, "node_modules", ".bin", "deno"),
-        "run",
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
-        "--allow-sys",
-        join(root, "src", "deno.ts"),
-      ],
+      [denoBinary(), "run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", join(root, "src", "deno.ts")],
       {
         cwd: root,
         env: {
@@ -70,7 +79,16 @@ describe("the API on Deno", () => {
       expect((await h.shop.store.readStream(`product-${productId}`)).map((e) => e.type)).toEqual(["ProductAdded"]);
     } finally {
       deno.kill("SIGTERM");
+      const stopped = await Promise.race([deno.exited.then(() => true), Bun.sleep(10_000).then(() => false)]);
+      if (!stopped) deno.kill("SIGKILL");
       await deno.exited;
     }
+    // Nothing is left serving on the port once the process is gone.
+    expect(
+      await fetch(`${base}/health`).then(
+        () => "up",
+        () => "down",
+      ),
+    ).toBe("down");
   }, 90_000);
 });
