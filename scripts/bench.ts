@@ -17,16 +17,10 @@ import { benchRebuild } from "./bench/rebuild.ts";
 import { benchRelay } from "./bench/relay.ts";
 import { benchSnapshots } from "./bench/snapshots.ts";
 import { ensureInfraEnv, root } from "./infra-env.ts";
+import { freePort } from "./process-runner.ts";
 
 const { values } = parseArgs({ options: { smoke: { type: "boolean", default: false } } });
 const smoke = values.smoke ?? false;
-
-function freePort(): number {
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = server.port as number;
-  server.stop(true);
-  return port;
-}
 
 const { DATABASE_URL, AMQP_URL } = await ensureInfraEnv();
 const benchDb = "eventline_bench";

@@ -4,12 +4,10 @@
  * them, and stops the servers too when this run was the one that started them.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { readEnvFile, root } from "./infra-env.ts";
 
-const root = join(import.meta.dirname, "..");
 const infra = join(root, "scripts", "infra");
-const state = process.env.EVENTLINE_HOME ?? join(root, ".eventline");
 /** The long-running processes of a local run; each is deployed separately in production. */
 const roles = (process.env.EVENTLINE_DEV_ROLES ?? "api,relay,consumer all,saga").split(",").filter(Boolean);
 
@@ -23,14 +21,9 @@ const externallyGiven = Boolean(process.env.DATABASE_URL && process.env.AMQP_URL
 if (run(["up"]).status !== 0) process.exit(1);
 const weStartedServers = !externallyGiven && !/postgres: running[\s\S]*rabbitmq: running/.test(before);
 
-const envFile = join(state, "infra.env");
+// The servers' URLs from scripts/infra, unless the environment already names them.
 const env: Record<string, string | undefined> = { ...process.env };
-if (existsSync(envFile)) {
-  for (const line of readFileSync(envFile, "utf8").split("\n")) {
-    const eq = line.indexOf("=");
-    if (eq > 0 && !process.env[line.slice(0, eq)]) env[line.slice(0, eq)] = line.slice(eq + 1);
-  }
-}
+for (const [key, value] of Object.entries(readEnvFile())) if (!process.env[key]) env[key] = value;
 
 const migrate = spawnSync(process.execPath, [join(root, "src", "main.ts"), "migrate"], { env, stdio: "inherit" });
 if (migrate.status !== 0) {

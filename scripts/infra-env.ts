@@ -10,7 +10,8 @@ import { join } from "node:path";
 export const root = join(import.meta.dirname, "..");
 const envFile = () => join(process.env.EVENTLINE_HOME ?? join(root, ".eventline"), "infra.env");
 
-function readEnvFile(): Record<string, string> {
+/** The URLs scripts/infra up wrote, if it has run. */
+export function readEnvFile(): Record<string, string> {
   if (!existsSync(envFile())) return {};
   return Object.fromEntries(
     readFileSync(envFile(), "utf8")

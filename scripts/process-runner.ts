@@ -54,3 +54,11 @@ export function jsonLines(p: RunningProcess): Record<string, unknown>[] {
     }
   });
 }
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort(): number {
+  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  const port = server.port as number;
+  server.stop(true);
+  return port;
+}

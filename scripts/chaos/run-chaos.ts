@@ -9,7 +9,7 @@ import { createShop } from "../../src/shop/create-shop.ts";
 import { connect } from "../../src/store/connect.ts";
 import { deleteBrokerObjects } from "../broker-cleanup.ts";
 import { ensureInfraEnv, root } from "../infra-env.ts";
-import { type RunningProcess, startProcess } from "../process-runner.ts";
+import { freePort, type RunningProcess, startProcess } from "../process-runner.ts";
 import { check, type Findings, settle } from "./chaos-checks.ts";
 import { runLoad, type Seed, type Sent } from "./chaos-load.ts";
 
@@ -34,13 +34,6 @@ export type ChaosSummary = Findings & {
   ordersConfirmed: number;
   ordersCancelled: number;
 };
-
-function freePort(): number {
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = server.port as number;
-  server.stop(true);
-  return port;
-}
 
 function infra(command: string) {
   const r = spawnSync("bash", [join(root, "scripts", "infra"), command], {

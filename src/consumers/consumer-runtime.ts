@@ -89,8 +89,15 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     });
   }
 
+  /** The headers a dead letter carries, whether it came from a delivery or from the catch-up sweep. */
+  const deadLetterHeaders = (reason: string, attempts: number) => ({
+    "x-dead-reason": reason,
+    "x-attempts": attempts,
+    "x-dead-at": new Date().toISOString(),
+  });
+
   async function deadLetter(msg: ConsumeMessage, reason: string, attempts: number) {
-    await sendTo(q.dead, msg, { "x-dead-reason": reason, "x-attempts": attempts, "x-dead-at": new Date().toISOString() });
+    await sendTo(q.dead, msg, deadLetterHeaders(reason, attempts));
     options.metrics?.deadLettered.inc(labels);
     log("error", "message dead-lettered", { consumer: def.name, messageId: msg.properties.messageId, reason, attempts });
   }
@@ -146,9 +153,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         headers: {
           ...m.options.headers,
           "x-original-routing-key": m.routingKey,
-          "x-dead-reason": reason,
-          "x-attempts": maxAttempts,
-          "x-dead-at": new Date().toISOString(),
+          ...deadLetterHeaders(reason, maxAttempts),
         },
       });
       options.metrics?.deadLettered.inc(labels);

@@ -143,9 +143,8 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
 
     /** Charges once per order: a payment already recorded is returned as it is, the gateway not called again. */
     async chargePayment(orderId: string, amount: number, token: string, opts: HandleCommandOptions = {}) {
-      const { state } = await loadState(store, payments, paymentStream(orderId));
+      const { state, version } = await loadState(store, payments, paymentStream(orderId));
       if (state.status !== "NONE") {
-        const version = await store.streamVersion(paymentStream(orderId));
         return {
           result: { streamId: paymentStream(orderId), version, position: 0, events: [] } as CommandResult,
           status: state.status,
@@ -164,9 +163,9 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
 
     /** Refunds at most once: a refunded payment is left alone. */
     async refundPayment(orderId: string, opts: HandleCommandOptions = {}) {
-      const { state } = await loadState(store, payments, paymentStream(orderId));
+      const { state, version } = await loadState(store, payments, paymentStream(orderId));
       if (state.status === "REFUNDED")
-        return { streamId: paymentStream(orderId), version: 0, position: 0, events: [] } as CommandResult;
+        return { streamId: paymentStream(orderId), version, position: 0, events: [] } as CommandResult;
       if (state.status !== "CHARGED") throw new DomainError("NOTHING_TO_REFUND", `payment for ${orderId} is ${state.status}`);
       await gateway.refund({ orderId, amount: state.amount });
       return handleCommand(store, payments, paymentStream(orderId), { type: "RecordRefund", data: { orderId } }, locked(opts));

@@ -31,17 +31,8 @@ export type PostgresEventStoreOptions = {
   groupCommitConcurrency?: number;
 };
 
-type BatchEvent = {
-  position: number;
-  event_id: string;
-  stream_id: string;
-  version: number;
-  type: string;
-  schema_version: number;
-  data: unknown;
-  metadata: RecordedEvent["metadata"];
-  occurred_at: string;
-};
+/** A stored row as the batch function answers it for replays (jsonb: the time comes as text). */
+type BatchEvent = Omit<EventRow, "transaction_id" | "occurred_at"> & { occurred_at: string };
 /** What the batch function answers per written event: the caller has everything else already. */
 type Written = { p: number; v: number; t: string };
 type BatchResult =
@@ -167,17 +158,8 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
     });
   }
 
-  const fromBatch = (e: BatchEvent): RecordedEvent => ({
-    eventId: e.event_id,
-    streamId: e.stream_id,
-    version: e.version,
-    position: e.position,
-    type: e.type,
-    schemaVersion: e.schema_version,
-    data: e.data,
-    metadata: e.metadata,
-    occurredAt: new Date(e.occurred_at).toISOString(),
-  });
+  const fromBatch = (e: BatchEvent): RecordedEvent =>
+    toRecorded({ ...e, transaction_id: "", occurred_at: new Date(e.occurred_at) });
 
   /** Splits a call's events back into one result per request, in request order. */
   function resultsOf(call: Call, events: RecordedEvent[]): AppendResult[] {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { freePort } from "../support/processes.ts";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { createShopHarness } from "../support/shop-harness.ts";
@@ -24,13 +25,6 @@ function denoBinary(): string {
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new Error(`no Deno binary among ${candidates.join(", ")}`);
   return found;
-}
-
-function freePort(): number {
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = server.port as number;
-  server.stop(true);
-  return port;
 }
 
 describe("the API on Deno", () => {

@@ -1,16 +1,10 @@
 import { describe, expect, it } from "bun:test";
+import { freePort } from "../support/processes.ts";
 import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { join } from "node:path";
 
 const root = join(import.meta.dirname, "..", "..");
-
-function freePort(): number {
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = server.port as number;
-  server.stop(true);
-  return port;
-}
 
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {

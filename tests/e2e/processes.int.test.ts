@@ -3,20 +3,13 @@ import { outboxStatus } from "../../src/outbox/outbox-queries.ts";
 import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
-import { jsonLines, type RunningProcess, startProcess } from "../support/processes.ts";
+import { freePort, jsonLines, type RunningProcess, startProcess } from "../support/processes.ts";
 
 let db: TestDatabase;
 let env: Record<string, string>;
 let base = "";
 const running = new Map<string, RunningProcess>();
 const finished: RunningProcess[] = [];
-
-function freePort(): number {
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
-  const port = server.port as number;
-  server.stop(true);
-  return port;
-}
 
 const roles: Record<string, string[]> = { api: ["api"], relay: ["relay"], consumers: ["consumer", "all"], saga: ["saga"] };
 
@@ -148,7 +141,16 @@ describe("the deployed processes", () => {
     for (const role of ["relay", "consumers", "saga", "api"]) {
       await Bun.sleep(700);
       const p = running.get(role) as RunningProcess;
-      expect({ role, code: await p.stop("SIGTERM") }).toEqual({ role, code: 0 });
+      const code = await p.stop("SIGTERM");
+      if (code !== 0)
+        console.log(
+          `on failure: ${role} log`,
+          p.lines
+            .filter((l) => !l.includes('"debug"'))
+            .slice(-20)
+            .join("\n"),
+        );
+      expect({ role, code }).toEqual({ role, code: 0 });
       finished.push(p);
       start(role);
       if (role === "api")

@@ -1,1 +1,1 @@
-export { jsonLines, type RunningProcess, startProcess } from "../../scripts/process-runner.ts";
+export { freePort, jsonLines, type RunningProcess, startProcess } from "../../scripts/process-runner.ts";
