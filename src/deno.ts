@@ -5,6 +5,7 @@
 import { type Config, loadConfig } from "./config.ts";
 import { ConfigError } from "./core/errors.ts";
 import { createLogger } from "./log.ts";
+import { installCrashGuard } from "./processes/crash-guard.ts";
 import type { Serve } from "./processes/process-kit.ts";
 import { runApi } from "./processes/run-api.ts";
 
@@ -28,4 +29,6 @@ try {
   for (const p of error.problems) console.error(`config: ${p}`);
   process.exit(1);
 }
-await runApi({ config, log: createLogger({ role: "api", runtime: "deno", pid: process.pid }, config.logLevel), serve });
+const log = createLogger({ role: "api", runtime: "deno", pid: process.pid }, config.logLevel);
+installCrashGuard(log);
+await runApi({ config, log, serve });

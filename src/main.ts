@@ -6,6 +6,7 @@ import { type Config, loadConfig } from "./config.ts";
 import { ConfigError } from "./core/errors.ts";
 import { createLogger } from "./log.ts";
 import { commands, usageText } from "./processes/commands.ts";
+import { installCrashGuard } from "./processes/crash-guard.ts";
 import type { ProcessContext, Serve } from "./processes/process-kit.ts";
 import { runApi } from "./processes/run-api.ts";
 import { runDeadLetters, runForgetSubject, runMigrate, runOutbox, runReadModels, runStreams } from "./processes/run-cli.ts";
@@ -43,6 +44,7 @@ async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
   const log = createLogger({ role: command === "consumer" ? `consumer:${args[0]}` : command, pid: process.pid }, config.logLevel);
+  installCrashGuard(log);
   const ctx: ProcessContext = { config, log, serve };
   switch (command) {
     case "migrate":

@@ -175,6 +175,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     log(`chaos: load done (${sent.length} commands); waiting for the system to settle`);
     const { settled, waitedMs } = await settle(sql, shop, options.settleMs ?? 90_000);
     log(`chaos: ${settled ? "settled" : "did NOT settle"} after ${Math.round(waitedMs / 1000)} s`);
+    if (!settled) {
+      // Whoever reads a failed run needs the processes' own account of it.
+      for (const p of running.values()) {
+        console.log(
+          `chaos: last log lines of ${p.name}:\n${p.lines
+            .filter((l) => !l.includes('"debug"'))
+            .slice(-15)
+            .join("\n")}`,
+        );
+      }
+    }
     const findings = await check(sql, shop, sent, seedQuantity);
     const [orders] = await sql<{ confirmed: number; cancelled: number }[]>`
       select count(*) filter (where type = 'OrderConfirmed')::int as confirmed, count(*) filter (where type = 'OrderCancelled')::int as cancelled from events`;

@@ -210,8 +210,13 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         publishTimeout: 10_000,
         setup: (ch: Channel) => declareConsumerTopology(ch, topology),
       });
-      const caughtUp = await catchUp();
-      log("info", "consumer caught up from the store", { consumer: def.name, applied: caughtUp });
+      try {
+        const caughtUp = await catchUp();
+        log("info", "consumer caught up from the store", { consumer: def.name, applied: caughtUp });
+      } catch (error) {
+        // Not fatal: the sweep below walks the same log every second and finishes the catch-up.
+        log("warn", "catch-up at start failed; the sweep will finish it", { consumer: def.name, error: String(error) });
+      }
       const channel = broker.createChannel({
         name: `${def.name}-consumer`,
         setup: async (ch: Channel) => {
@@ -238,10 +243,21 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       clearTimeout(sweepTimer);
       // Stop deliveries first, then let the messages in hand finish and be acked.
       await consumeChannel?.cancelAll().catch(() => {});
-      await Promise.all(inFlight);
-      await sweeping;
-      await consumeChannel?.close();
-      await publisher?.close();
+      // Messages in hand get 10 s to finish. One that does not was never acked, so the broker delivers it
+      // again and the inbox keeps it single: waiting longer would only push past the shutdown deadline.
+      const settled = await Promise.race([
+        Promise.all([...inFlight, sweeping]).then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000)),
+      ]);
+      if (!settled)
+        log("warn", "stopping with messages still in hand; they will be redelivered", {
+          consumer: def.name,
+          inFlight: inFlight.size,
+        });
+      // A channel the broker already dropped cannot be closed cleanly; nothing is lost by that.
+      for (const ch of [consumeChannel, publisher]) {
+        await ch?.close().catch((error) => log("warn", "closing a channel failed", { consumer: def.name, error: String(error) }));
+      }
       log("info", "consumer stopped", { consumer: def.name });
     },
   };
