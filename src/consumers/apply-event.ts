@@ -43,29 +43,38 @@ export async function applyInTransaction(
  * Applies one delivered event exactly once and in stream order: the stream's row is locked, an event at
  * or below the applied version is a duplicate, and a jump past the next version is filled from the store
  * first. Broker order is never trusted blindly.
+ *
+ * The missing events are read outside the transaction: a transaction that holds the stream's lock must
+ * never wait for a second pooled connection, or the other deliveries of that stream (each holding a
+ * connection while it waits for the lock) can take the whole pool and nothing moves again.
  */
 export async function applyEvent(
   deps: { sql: Sql; store: EventStore; def: ConsumerDefinition; tables: Record<string, string> },
   event: RecordedEvent,
 ): Promise<ApplyOutcome> {
   const { sql, store, def, tables } = deps;
-  return sql.begin(async (tx) => {
-    await shareConsumerLock(tx, def.name);
-    await tx`insert into consumer_streams (consumer, stream_id, version) values (${def.name}, ${event.streamId}, 0)
-             on conflict do nothing`;
-    const [row] = await tx<{ version: number }[]>`
-      select version from consumer_streams where consumer = ${def.name} and stream_id = ${event.streamId} for update`;
-    const last = row?.version ?? 0;
-    if (event.version <= last) return { status: "duplicate" as const, gapFilled: 0 };
-    let missing: RecordedEvent[] = [];
-    if (event.version > last + 1) {
-      missing = await store.readStream(event.streamId, { fromVersion: last + 1, toVersion: event.version - 1 });
-      if (missing.length !== event.version - last - 1) {
-        throw new Error(`stream ${event.streamId} is missing versions ${last + 1}..${event.version - 1} in the store`);
-      }
+  let fetched: RecordedEvent[] = [];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const result = await sql.begin(async (tx) => {
+      await shareConsumerLock(tx, def.name);
+      await tx`insert into consumer_streams (consumer, stream_id, version) values (${def.name}, ${event.streamId}, 0)
+               on conflict do nothing`;
+      const [row] = await tx<{ version: number }[]>`
+        select version from consumer_streams where consumer = ${def.name} and stream_id = ${event.streamId} for update`;
+      const last = row?.version ?? 0;
+      if (event.version <= last) return { status: "duplicate" as const, gapFilled: 0 };
+      const missing = fetched.filter((e) => e.version > last && e.version < event.version);
+      if (missing.length !== event.version - last - 1) return { gapFrom: last + 1 };
+      await applyInTransaction(tx, def, tables, def.name, [...missing, event]);
+      await tx`update consumer_streams set version = ${event.version} where consumer = ${def.name} and stream_id = ${event.streamId}`;
+      return { status: "applied" as const, gapFilled: missing.length };
+    });
+    if (!("gapFrom" in result) || result.gapFrom === undefined) return result as ApplyOutcome;
+    const from = result.gapFrom;
+    fetched = await store.readStream(event.streamId, { fromVersion: from, toVersion: event.version - 1 });
+    if (fetched.length !== event.version - from) {
+      throw new Error(`stream ${event.streamId} is missing versions ${from}..${event.version - 1} in the store`);
     }
-    await applyInTransaction(tx, def, tables, def.name, [...missing, event]);
-    await tx`update consumer_streams set version = ${event.version} where consumer = ${def.name} and stream_id = ${event.streamId}`;
-    return { status: "applied" as const, gapFilled: missing.length };
-  });
+  }
+  throw new Error(`stream ${event.streamId} kept moving while its gap was being filled; will retry`);
 }
