@@ -7,7 +7,7 @@ import { ConfigError } from "./core/errors.ts";
 import { createLogger } from "./log.ts";
 import { commands, usageText } from "./processes/commands.ts";
 import { installCrashGuard } from "./processes/crash-guard.ts";
-import type { ProcessContext, Serve } from "./processes/process-kit.ts";
+import { isShuttingDown, type ProcessContext, type Serve } from "./processes/process-kit.ts";
 import { runApi } from "./processes/run-api.ts";
 import { runDeadLetters, runForgetSubject, runMigrate, runOutbox, runReadModels, runStreams } from "./processes/run-cli.ts";
 import { runConsumers } from "./processes/run-consumers.ts";
@@ -72,4 +72,9 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-await main(process.argv.slice(2));
+try {
+  await main(process.argv.slice(2));
+} catch (error) {
+  // A start-up cut short by a requested stop may fail on the closed connections; the stop exits 0 itself.
+  if (!isShuttingDown()) throw error;
+}

@@ -40,13 +40,19 @@ export function serveProbe(ctx: ProcessContext, port: number, registry: Registry
   return server;
 }
 
+let shuttingDown = false;
+
+/** Whether a graceful shutdown is under way (start-up work cut short by it may fail harmlessly). */
+export function isShuttingDown(): boolean {
+  return shuttingDown;
+}
+
 /** Stops the process gracefully on SIGINT or SIGTERM: `stop` finishes in-flight work, then exit 0. */
 export function onShutdown(log: Logger, stop: () => Promise<void>, deadlineMs = 15_000): void {
-  let stopping = false;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
-      if (stopping) return;
-      stopping = true;
+      if (shuttingDown) return;
+      shuttingDown = true;
       log("info", "shutting down", { signal });
       const deadline = setTimeout(() => {
         log("error", "shutdown deadline passed, exiting");

@@ -46,11 +46,12 @@ export async function runConsumers(ctx: ProcessContext, which: string | undefine
     }),
   );
   const probe = serveProbe(ctx, config.consumer.metricsPort, registry);
-  for (const c of consumers) await c.start();
+  // Registered before starting, so a stop requested during start-up is still a graceful one.
   onShutdown(log, async () => {
     for (const c of consumers) await c.stop();
     await broker.close();
     await probe.stop();
     await db.end();
   });
+  for (const c of consumers) await c.start();
 }

@@ -30,11 +30,12 @@ export async function runRelay(ctx: ProcessContext): Promise<void> {
         : undefined,
   });
   const probe = serveProbe(ctx, config.relay.metricsPort, registry);
-  await relay.start();
+  // Registered before starting, so a stop requested during start-up is still a graceful one.
   onShutdown(log, async () => {
     await relay.stop();
     await broker.close();
     await probe.stop();
     await sql.end({ timeout: 5 });
   });
+  await relay.start();
 }

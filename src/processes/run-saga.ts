@@ -56,8 +56,7 @@ export async function runSaga(ctx: ProcessContext): Promise<void> {
         : undefined,
   });
   const probe = serveProbe(ctx, config.sagaMetricsPort, registry);
-  await starter.start();
-  await worker.start();
+  // Registered before starting, so a stop requested during start-up is still a graceful one.
   onShutdown(log, async () => {
     await starter.stop();
     await worker.stop();
@@ -65,4 +64,8 @@ export async function runSaga(ctx: ProcessContext): Promise<void> {
     await probe.stop();
     await db.end();
   });
+  // The worker first: instances already in the table must move on even while the starter is still
+  // catching up or waiting for the broker.
+  await worker.start();
+  await starter.start();
 }

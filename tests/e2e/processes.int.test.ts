@@ -170,7 +170,27 @@ describe("the deployed processes", () => {
         `order ${orderId}`,
         () => get(`/orders/${orderId}`),
         (o) => o.status === "CONFIRMED" && o.paymentStatus === "CHARGED",
-      );
+      ).catch(async (error) => {
+        // What the next reader needs to tell a stuck saga from a lagging read model.
+        console.log(
+          "on failure: saga instance",
+          await db.sql`select status, current_step, attempts, last_error, history from saga_instances where saga_id = ${`checkout-${orderId}`}`,
+        );
+        console.log(
+          "on failure: order events",
+          await db.sql`select position, stream_id, type from events where data->>'orderId' = ${orderId} order by position`,
+        );
+        for (const p of allLogs().filter((x) => x.name === "saga" || x.name === "consumers")) {
+          console.log(
+            `on failure: ${p.name} log`,
+            p.lines
+              .filter((l) => !l.includes('"debug"'))
+              .slice(-15)
+              .join("\n"),
+          );
+        }
+        throw error;
+      });
     }
     await waitFor(
       "an empty outbox",
