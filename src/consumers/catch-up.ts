@@ -113,8 +113,10 @@ export async function hasApplied(deps: SweepDeps, position: number): Promise<boo
   const categories = categoriesOf(def.bindings);
   let after = await loadCheckpoint(sql, def.name);
   for (let i = 0; i < 20; i++) {
-    const batch = await store.readAll({ after, batchSize: 1000, categories });
-    const due = batch.events.filter((e) => e.position <= position && bindsEvent(def, e));
+    // includeRecent: the gap-safe horizon would hide the caller's own committed events whenever any older
+    // transaction is still running, and an unseen event must not count as applied.
+    const batch = await store.readAll({ after, batchSize: 1000, categories, throughPosition: position, includeRecent: true });
+    const due = batch.events.filter((e) => bindsEvent(def, e));
     const versions = await appliedVersions(sql, def.name, due);
     if (due.some((e) => e.version > (versions.get(e.streamId) ?? 0))) return false;
     if (batch.events.length < 1000) return true;

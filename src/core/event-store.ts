@@ -23,7 +23,19 @@ export type Checkpoint = { transactionId: string; position: number };
 
 export const START: Checkpoint = { transactionId: "0", position: 0 };
 
-export type ReadAllOptions = { after?: Checkpoint; batchSize?: number; categories?: string[] };
+export type ReadAllOptions = {
+  after?: Checkpoint;
+  batchSize?: number;
+  categories?: string[];
+  /** Only events at or before this position. */
+  throughPosition?: number;
+  /**
+   * Also return events committed by transactions newer than the oldest one still running. Such a batch
+   * shows everything committed now (what a read-your-writes check needs) but is not safe to checkpoint
+   * past: the running transaction may still commit events that sort before it.
+   */
+  includeRecent?: boolean;
+};
 
 export type ReadAllBatch = { events: RecordedEvent[]; checkpoint: Checkpoint };
 

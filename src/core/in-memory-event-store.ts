@@ -141,6 +141,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       const batch = rows
         .filter((r) => r.transactionId > afterTx || (r.transactionId === afterTx && r.position > after.position))
         .filter((r) => !categories || categories.has(streamCategory(r.streamId)))
+        .filter((r) => opts.throughPosition === undefined || r.position <= opts.throughPosition)
         .slice(0, limit);
       const last = batch[batch.length - 1];
       const checkpoint = last ? { transactionId: String(last.transactionId), position: last.position } : after;

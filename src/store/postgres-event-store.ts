@@ -311,7 +311,8 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
       const rows = await sql<EventRow[]>`
         select * from events
         where (transaction_id, position) > (${after.transactionId}::xid8, ${after.position})
-          and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ${opts.includeRecent ? sql`` : sql`and transaction_id < pg_snapshot_xmin(pg_current_snapshot())`}
+          ${opts.throughPosition === undefined ? sql`` : sql`and position <= ${opts.throughPosition}`}
           ${opts.categories ? sql`and category = any(${opts.categories}::text[])` : sql``}
         order by transaction_id, position
         limit ${opts.batchSize ?? 500}`;

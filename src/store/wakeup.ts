@@ -5,7 +5,7 @@ import type { Sql } from "postgres";
  * is remembered (`notifiedSince`), so the wake-up is not lost between two sleeps.
  */
 export type Wakeup = {
-  /** Sleeps up to `ms`, or until a NOTIFY or `wake()`. */
+  /** Sleeps up to `ms`, or until a NOTIFY or `wake()` (also one that came while nobody slept). */
   sleep(ms: number): Promise<void>;
   /** Forgets earlier NOTIFYs: call at the start of a round of work. */
   beginRound(): void;
@@ -18,6 +18,9 @@ export type Wakeup = {
 export async function listenForWakeups(sql: Sql, channel: string): Promise<Wakeup> {
   let notified = false;
   let wake: (() => void) | undefined;
+  // A wake() while the worker is busy (a stop() in the middle of a batch) must end its next sleep, or the
+  // worker sleeps a whole poll interval before it sees that it was asked to stop.
+  let pendingWake = false;
   const listener = await sql.listen(channel, () => {
     notified = true;
     wake?.();
@@ -25,6 +28,11 @@ export async function listenForWakeups(sql: Sql, channel: string): Promise<Wakeu
   return {
     sleep: (ms) =>
       new Promise<void>((resolve) => {
+        if (pendingWake) {
+          pendingWake = false;
+          resolve();
+          return;
+        }
         const timer = setTimeout(done, ms);
         function done() {
           clearTimeout(timer);
@@ -37,7 +45,10 @@ export async function listenForWakeups(sql: Sql, channel: string): Promise<Wakeu
       notified = false;
     },
     notifiedSince: () => notified,
-    wake: () => wake?.(),
+    wake: () => {
+      if (wake) wake();
+      else pendingWake = true;
+    },
     close: () => listener.unlisten().catch(() => {}),
   };
 }

@@ -230,6 +230,22 @@ describe("a consumer", () => {
     }
   });
 
+  it("does not call a committed event applied while an older transaction is still running", async () => {
+    const def = tallyConsumer();
+    const deps = { sql: db.sql, store, def, tables: { [def.name]: def.name } };
+    // A transaction that took its id before the append and is still open holds the gap-safe horizon back.
+    const slow = await db.sql.reserve();
+    try {
+      await slow`begin`;
+      await slow`select pg_current_xact_id()`;
+      const [e1] = await appendTicks(`tick-${crypto.randomUUID()}`, [1]); // committed, never applied
+      expect(await hasApplied(deps, e1!.position)).toBe(false);
+    } finally {
+      await slow`rollback`;
+      slow.release();
+    }
+  });
+
   it("still recognises a late duplicate after its inbox row was pruned", async () => {
     const def = tallyConsumer();
     const c = await startConsumer(def).start();

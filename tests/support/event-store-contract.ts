@@ -148,6 +148,9 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
         batch = await store.readAll({ categories: [category], batchSize: 2, after: batch.checkpoint });
       }
       expect(seen).toEqual([1, 2, 3]);
+      const [first] = await store.readStream(s1);
+      const upToFirst = await store.readAll({ categories: [category], throughPosition: first!.position });
+      expect(upToFirst.events.map((e) => (e.data as { amount: number }).amount)).toEqual([1]);
     });
 
     it("loads state as of a version and as of a point in time", async () => {
