@@ -40,7 +40,7 @@ const ConfigSchema = v.object({
   DB_POOL_MAX: int(10, 1, 500),
   RELAY_METRICS_PORT: int(9464, 0, 65535),
   CONSUMER_METRICS_PORT: int(9465, 0, 65535),
-  CONSUMER_PREFETCH: int(16, 1, 1000),
+  CONSUMER_PREFETCH: int(64, 1, 1000),
   CONSUMER_MAX_ATTEMPTS: int(5, 1, 100),
   CONSUMER_QUEUE_TYPE: v.optional(v.picklist(["classic", "quorum"], "must be classic or quorum"), "classic"),
   INBOX_RETENTION_HOURS: int(168, 0, 100_000),

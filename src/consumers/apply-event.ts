@@ -14,9 +14,25 @@ export async function takeConsumerLock(tx: TransactionSql, consumer: string): Pr
   await tx`select pg_advisory_xact_lock(hashtext('eventline.consumer.' || current_schema() || '.' || ${consumer}))`;
 }
 
+/** Runs the definition's handlers over events already known to be new, in order. */
+export async function runHandlers(
+  tx: TransactionSql,
+  def: ConsumerDefinition,
+  tables: Record<string, string>,
+  events: RecordedEvent[],
+): Promise<void> {
+  if (events.length === 0) return;
+  if (def.handleBatch) {
+    await def.handleBatch({ tx, tables, events });
+    return;
+  }
+  for (const event of events) await def.handlers[event.type]?.({ tx, tables, event });
+}
+
 /**
- * Applies events to the read model inside `tx`, recording each in the inbox, and moves the stream's
- * version. Events must be in version order and contiguous with what was applied.
+ * Applies events to the read model inside `tx`, recording them in the inbox (one statement for all), and
+ * runs the handlers for those the inbox had not seen. Events must be in version order and contiguous with
+ * what was applied; the caller moves the streams' versions.
  */
 export async function applyInTransaction(
   tx: TransactionSql,
@@ -25,18 +41,17 @@ export async function applyInTransaction(
   consumer: string,
   events: RecordedEvent[],
 ): Promise<number> {
-  let applied = 0;
-  for (const event of events) {
-    const inserted = await tx`
-      insert into inbox (consumer, event_id, stream_id, version, position)
-      values (${consumer}, ${event.eventId}, ${event.streamId}, ${event.version}, ${event.position})
-      on conflict do nothing returning 1`;
-    if (inserted.length === 0) continue;
-    const handler = def.handlers[event.type];
-    if (handler) await handler({ tx, tables, event });
-    applied++;
-  }
-  return applied;
+  if (events.length === 0) return 0;
+  const inserted = await tx<{ event_id: string }[]>`
+    insert into inbox (consumer, event_id, stream_id, version, position)
+    select ${consumer}, e, s, v, p
+    from unnest(${events.map((e) => e.eventId)}::uuid[], ${events.map((e) => e.streamId)}::text[],
+                ${events.map((e) => e.version)}::int8[], ${events.map((e) => e.position)}::int8[]) as t(e, s, v, p)
+    on conflict do nothing returning event_id::text`;
+  const fresh = new Set(inserted.map((r) => r.event_id));
+  const applicable = events.filter((e) => fresh.has(e.eventId.toLowerCase()));
+  await runHandlers(tx, def, tables, applicable);
+  return applicable.length;
 }
 
 /**

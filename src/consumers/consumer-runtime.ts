@@ -6,6 +6,7 @@ import type { EventStore } from "../core/event-store.ts";
 import type { RecordedEvent } from "../core/messages.ts";
 import { eventLogFields } from "../core/trace.ts";
 import type { Logger } from "../log.ts";
+import { applyEventBatch } from "./apply-batch.ts";
 import { applyEvent } from "./apply-event.ts";
 import { type PoisonPolicy, sweep } from "./catch-up.ts";
 import { toEventMessage } from "../broker/event-message.ts";
@@ -102,6 +103,68 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     log("error", "message dead-lettered", { consumer: def.name, messageId: msg.properties.messageId, reason, attempts });
   }
 
+  /** Metrics, the onApplied hook and the debug log for an event that was applied or found a duplicate. */
+  function settled(event: RecordedEvent, status: "applied" | "duplicate", gapFilled: number) {
+    if (status === "applied") options.onApplied?.(event);
+    if (status === "duplicate") options.metrics?.duplicates.inc(labels);
+    else options.metrics?.applied.inc(labels, 1 + gapFilled);
+    if (gapFilled) options.metrics?.gapFilled.inc(labels, gapFilled);
+    log("debug", `event ${status}`, { consumer: def.name, ...eventLogFields(event) });
+  }
+
+  // Deliveries that arrive while a batch is being applied wait here and go together in the next one.
+  const waiting: { msg: ConsumeMessage; event: RecordedEvent }[] = [];
+  let draining: Promise<void> | undefined;
+  const maxBatch = options.prefetch ?? 64;
+
+  function receive(ch: ChannelWrapper, msg: ConsumeMessage) {
+    const parsed = parseDelivery(msg);
+    if (!parsed.ok) {
+      track(handle(ch, msg));
+      return;
+    }
+    waiting.push({ msg, event: parsed.event });
+    if (!draining) {
+      draining = drain(ch).finally(() => {
+        draining = undefined;
+      });
+      track(draining);
+    }
+  }
+
+  function track(work: Promise<void>) {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+  }
+
+  async function drain(ch: ChannelWrapper) {
+    while (waiting.length > 0) await applyDeliveries(ch, waiting.splice(0, maxBatch));
+  }
+
+  /**
+   * One transaction for the whole batch. What it cannot settle (a gap in a stream, or any failure, which
+   * rolls the batch back) goes through `handle` one message at a time, with its own retries and dead letters.
+   */
+  async function applyDeliveries(ch: ChannelWrapper, batch: { msg: ConsumeMessage; event: RecordedEvent }[]) {
+    let outcomes: Awaited<ReturnType<typeof applyEventBatch>> | undefined;
+    let events: RecordedEvent[] = [];
+    try {
+      events = options.prepare ? await options.prepare(batch.map((d) => d.event)) : batch.map((d) => d.event);
+      outcomes = await applyEventBatch(deps, events);
+    } catch (error) {
+      log("debug", "batch apply failed; applying its messages one by one", { consumer: def.name, error: String(error) });
+    }
+    for (const [i, d] of batch.entries()) {
+      const outcome = outcomes?.[i];
+      if (outcome === "applied" || outcome === "duplicate") {
+        settled(events[i] as RecordedEvent, outcome, 0);
+        ch.ack(d.msg);
+      } else {
+        await handle(ch, d.msg);
+      }
+    }
+  }
+
   async function handle(ch: ChannelWrapper, msg: ConsumeMessage): Promise<void> {
     try {
       const parsed = parseDelivery(msg);
@@ -114,11 +177,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       const ids = { consumer: def.name, ...eventLogFields(parsed.event) };
       try {
         const outcome = await applyEvent(deps, event as RecordedEvent);
-        if (outcome.status === "applied") options.onApplied?.(event as RecordedEvent);
-        if (outcome.status === "duplicate") options.metrics?.duplicates.inc(labels);
-        else options.metrics?.applied.inc(labels, 1 + outcome.gapFilled);
-        if (outcome.gapFilled) options.metrics?.gapFilled.inc(labels, outcome.gapFilled);
-        log("debug", `event ${outcome.status}`, ids);
+        settled(event as RecordedEvent, outcome.status, outcome.gapFilled);
       } catch (error) {
         const attempts = Number(msg.properties.headers?.["x-attempts"] ?? 0) + 1;
         const reason = String((error as Error)?.message ?? error);
@@ -225,15 +284,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       });
       consumeChannel = channel;
       // Registered through the wrapper, so the subscription comes back by itself after a reconnect.
-      await channel.consume(
-        q.main,
-        (msg) => {
-          const work = handle(channel, msg);
-          inFlight.add(work);
-          void work.finally(() => inFlight.delete(work));
-        },
-        { prefetch: options.prefetch ?? 16 },
-      );
+      await channel.consume(q.main, (msg) => receive(channel, msg), { prefetch: options.prefetch ?? 64 });
       await consumeChannel.waitForConnect();
       scheduleSweep();
       log("info", "consumer started", { consumer: def.name, queue: q.main, bindings: def.bindings });

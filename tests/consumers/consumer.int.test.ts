@@ -230,6 +230,37 @@ describe("a consumer", () => {
     }
   });
 
+  it("applies a burst of deliveries in shared transactions, each stream in order, duplicates and gaps included", async () => {
+    const perEvent = tallyConsumer();
+    const batchSizes: number[] = [];
+    const def: ConsumerDefinition = {
+      ...perEvent,
+      // The tally's own handler, event by event, so a batch that broke stream order would throw.
+      handleBatch: async (ctx) => {
+        batchSizes.push(ctx.events.length);
+        for (const event of ctx.events) await perEvent.handlers.Ticked!({ ...ctx, event });
+      },
+    };
+    const c = await startConsumer(def).start();
+    try {
+      const streams = Array.from({ length: 4 }, () => `tick-${crypto.randomUUID()}`);
+      const written = await Promise.all(streams.map((s) => appendTicks(s, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])));
+      // Interleaved across streams, every third event twice, and one stream's fifth event held back.
+      const burst = written[0]!.flatMap((_, v) => written.map((events) => events[v]!));
+      const held = written[3]![4]!;
+      await publisher.publish(...burst.filter((e) => e !== held).flatMap((e, i) => (i % 3 === 0 ? [e, e] : [e])));
+      await publisher.publish(held);
+      await until(
+        async () => (await tally(def, streams)).every((r) => r.events === 10) && (await tally(def, streams)).length === 4,
+      );
+      expect(await tally(def, streams)).toEqual(streams.sort().map((stream_id) => ({ stream_id, total: 55, events: 10 })));
+      // More than a gap fill's two: deliveries went through together.
+      expect(Math.max(...batchSizes)).toBeGreaterThan(2);
+    } finally {
+      await c.stop();
+    }
+  });
+
   it("does not call a committed event applied while an older transaction is still running", async () => {
     const def = tallyConsumer();
     const deps = { sql: db.sql, store, def, tables: { [def.name]: def.name } };

@@ -111,4 +111,39 @@ describe("a read-model rebuild", () => {
       await deleteBrokerObjects(amqpUrl(), { consumers: [rebuilt.name, twin.name], exchanges: [exchange] });
     }
   }, 120_000);
+
+  it("hands a set-based handler whole batches, and ends with the rows handling one by one gives", async () => {
+    const oneByOne = tallyConsumer();
+    const batchSizes: number[] = [];
+    const setBased: ConsumerDefinition = {
+      ...tallyConsumer(),
+      handleBatch: async ({ tx, tables, events }) => {
+        batchSizes.push(events.length);
+        const table = tx(Object.values(tables)[0] as string);
+        await tx`
+          insert into ${table} (stream_id, total, events, last_version)
+          select s, sum(n), count(*), max(v)
+          from unnest(${events.map((e) => e.streamId)}::text[], ${events.map((e) => (e.data as { n: number }).n)}::int[],
+                      ${events.map((e) => e.version)}::int[]) as t(s, n, v)
+          group by s
+          on conflict (stream_id) do update set total = ${table}.total + excluded.total,
+            events = ${table}.events + excluded.events, last_version = excluded.last_version`;
+      },
+    };
+    const streams = Array.from({ length: 7 }, () => `tick-${crypto.randomUUID()}`);
+    for (let i = 0; i < 300; i += 30) {
+      await Promise.all(
+        Array.from({ length: 30 }, (_, k) =>
+          store.appendToStream(streams[(i + k) % streams.length] as string, [{ type: "Ticked", data: { n: ((i + k) % 5) + 1 } }]),
+        ),
+      );
+    }
+    await rebuildReadModel({ sql: db.sql, store, def: oneByOne, batchSize: 100 });
+    const result = await rebuildReadModel({ sql: db.sql, store, def: setBased, batchSize: 100 });
+    expect(result.applied).toBeGreaterThanOrEqual(300);
+    expect(Math.max(...batchSizes)).toBeGreaterThan(1);
+    const mine = (rs: { stream_id: string }[]) => rs.filter((r) => streams.includes(r.stream_id));
+    expect(mine(await rows(setBased))).toEqual(mine(await rows(oneByOne)));
+    expect((await rows(oneByOne)).filter((r) => streams.includes(r.stream_id)).reduce((n, r) => n + r.events, 0)).toBe(300);
+  });
 });
