@@ -10,6 +10,7 @@ import { deleteBrokerObjects } from "../broker-cleanup.ts";
 import { summarize } from "./measure.ts";
 
 export type ReadModelResult = {
+  handler: string;
   rate: number;
   seconds: number;
   p50Ms: number;
@@ -19,7 +20,8 @@ export type ReadModelResult = {
 
 const quiet = createLogger({ role: "bench" }, "error");
 
-const benchTally: ConsumerDefinition = {
+/** Events per stream, one upsert per event. */
+const perEvent: ConsumerDefinition = {
   name: "bench_tally",
   bindings: ["benchrm.#"],
   tables: { bench_tally: (t) => `create table ${t} (stream_id text primary key, n bigint not null)` },
@@ -31,13 +33,29 @@ const benchTally: ConsumerDefinition = {
   },
 };
 
+/** The same read model with a set-based handler: one upsert per delivered batch. */
+const setBased: ConsumerDefinition = {
+  ...perEvent,
+  handleBatch: async ({ tx, tables, events }) => {
+    const t = tx(tables.bench_tally as string);
+    await tx`
+      insert into ${t} (stream_id, n)
+      select s, count(*) from unnest(${events.map((e) => e.streamId)}::text[]) as u(s) group by s
+      on conflict (stream_id) do update set n = ${t}.n + excluded.n`;
+  },
+};
+
+export const readModelHandlers = { "set-based (handleBatch)": setBased, "one upsert per event": perEvent };
+
 export async function benchReadModel(
   url: string,
   amqpUrl: string,
   rate: number,
   seconds: number,
   sustain: { rates: number[]; seconds: number } | null,
+  handler: keyof typeof readModelHandlers,
 ): Promise<ReadModelResult> {
+  const benchTally = readModelHandlers[handler];
   const exchange = `bench.rm.${crypto.randomUUID().slice(0, 8)}`;
   const notifyChannel = "bench_rm";
   const sql = connect(url, { max: 24 });
@@ -118,7 +136,7 @@ export async function benchReadModel(
         highestSustainedRate = r;
       }
     }
-    return { rate, seconds, p50Ms: measured.p50Ms, p99Ms: measured.p99Ms, highestSustainedRate };
+    return { handler, rate, seconds, p50Ms: measured.p50Ms, p99Ms: measured.p99Ms, highestSustainedRate };
   } finally {
     await consumer.stop();
     await relay.stop();

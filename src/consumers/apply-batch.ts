@@ -22,14 +22,14 @@ export async function applyEventBatch(
   const { sql, def, tables } = deps;
   const streams = [...new Set(events.map((e) => e.streamId))].sort();
   return sql.begin(async (tx) => {
-    await shareConsumerLock(tx, def.name);
-    await tx`insert into consumer_streams (consumer, stream_id, version)
-             select ${def.name}, s, 0 from unnest(${streams}::text[]) as t(s) order by s
-             on conflict do nothing`;
+    // One round trip: the consumer lock first, then each stream's row inserted or, when it exists, locked
+    // by a no-op update that also returns its applied version.
     const rows = await tx<{ stream_id: string; version: number }[]>`
-      select stream_id, version from consumer_streams
-      where consumer = ${def.name} and stream_id = any(${streams}::text[])
-      order by stream_id for update`;
+      with locked as (${shareConsumerLock(tx, def.name)})
+      insert into consumer_streams as c (consumer, stream_id, version)
+      select ${def.name}, s, 0 from locked, unnest(${streams}::text[]) as t(s) order by s
+      on conflict (consumer, stream_id) do update set version = c.version
+      returning stream_id, version`;
     const applied = new Map(rows.map((r) => [r.stream_id, r.version]));
     const outcomes = new Map<RecordedEvent, BatchOutcome>();
     const next: RecordedEvent[] = [];
@@ -53,13 +53,6 @@ export async function applyEventBatch(
     }
     next.sort((a, b) => a.position - b.position);
     await applyInTransaction(tx, def, tables, def.name, next);
-    const moved = [...new Set(next.map((e) => e.streamId))];
-    if (moved.length > 0) {
-      await tx`
-        update consumer_streams c set version = t.v
-        from unnest(${moved}::text[], ${moved.map((s) => applied.get(s) as number)}::int8[]) as t(s, v)
-        where c.consumer = ${def.name} and c.stream_id = t.s`;
-    }
     return events.map((e) => outcomes.get(e) as BatchOutcome);
   });
 }

@@ -1,18 +1,27 @@
-import type { Sql, TransactionSql } from "postgres";
+import type { PendingQuery, Row, Sql, TransactionSql } from "postgres";
 import type { EventStore } from "../core/event-store.ts";
 import type { RecordedEvent } from "../core/messages.ts";
 import type { ConsumerDefinition } from "./consumer-definition.ts";
 
 export type ApplyOutcome = { status: "applied" | "duplicate"; gapFilled: number };
 
-/** The lock a consumer's appliers share and a rebuild's swap takes alone. */
-export async function shareConsumerLock(tx: TransactionSql, consumer: string): Promise<void> {
-  await tx`select pg_advisory_xact_lock_shared(hashtext('eventline.consumer.' || current_schema() || '.' || ${consumer}))`;
+/**
+ * Starts an apply transaction: shares the lock that a rebuild's swap takes alone, and commits without
+ * waiting for the WAL flush. That is safe here: a read-model commit lost in a Postgres crash leaves the
+ * event unapplied in the model and in the stream versions alike, and the sweep applies it again from the
+ * store (the truth). It spares every delivery an fsync, which on a busy disk is most of its latency.
+ */
+export function shareConsumerLock(tx: TransactionSql, consumer: string): PendingQuery<Row[]> {
+  return tx`select set_config('synchronous_commit', 'off', true),
+                   pg_advisory_xact_lock_shared(${consumerLockKey(tx, consumer)})`;
 }
 
 export async function takeConsumerLock(tx: TransactionSql, consumer: string): Promise<void> {
-  await tx`select pg_advisory_xact_lock(hashtext('eventline.consumer.' || current_schema() || '.' || ${consumer}))`;
+  await tx`select pg_advisory_xact_lock(${consumerLockKey(tx, consumer)})`;
 }
+
+const consumerLockKey = (tx: TransactionSql, consumer: string) =>
+  tx`hashtext('eventline.consumer.' || current_schema() || '.' || ${consumer})`;
 
 /** Runs the definition's handlers over events already known to be new, in order. */
 export async function runHandlers(
@@ -30,9 +39,9 @@ export async function runHandlers(
 }
 
 /**
- * Applies events to the read model inside `tx`, recording them in the inbox (one statement for all), and
- * runs the handlers for those the inbox had not seen. Events must be in version order and contiguous with
- * what was applied; the caller moves the streams' versions.
+ * Applies events to the read model inside `tx`: one statement records them in the inbox and moves each
+ * stream's applied version to its last event here, then the handlers run for the events the inbox had not
+ * seen. Events must be in version order and contiguous with what was applied, their streams' rows locked.
  */
 export async function applyInTransaction(
   tx: TransactionSql,
@@ -42,7 +51,14 @@ export async function applyInTransaction(
   events: RecordedEvent[],
 ): Promise<number> {
   if (events.length === 0) return 0;
+  const last = new Map<string, number>();
+  for (const e of events) last.set(e.streamId, Math.max(e.version, last.get(e.streamId) ?? 0));
   const inserted = await tx<{ event_id: string }[]>`
+    with moved as (
+      update consumer_streams c set version = t.v
+      from unnest(${[...last.keys()]}::text[], ${[...last.values()]}::int8[]) as t(s, v)
+      where c.consumer = ${consumer} and c.stream_id = t.s
+    )
     insert into inbox (consumer, event_id, stream_id, version, position)
     select ${consumer}, e, s, v, p
     from unnest(${events.map((e) => e.eventId)}::uuid[], ${events.map((e) => e.streamId)}::text[],
@@ -81,7 +97,6 @@ export async function applyEvent(
       const missing = fetched.filter((e) => e.version > last && e.version < event.version);
       if (missing.length !== event.version - last - 1) return { gapFrom: last + 1 };
       await applyInTransaction(tx, def, tables, def.name, [...missing, event]);
-      await tx`update consumer_streams set version = ${event.version} where consumer = ${def.name} and stream_id = ${event.streamId}`;
       return { status: "applied" as const, gapFilled: missing.length };
     });
     if (!("gapFrom" in result) || result.gapFrom === undefined) return result as ApplyOutcome;

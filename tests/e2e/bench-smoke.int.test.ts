@@ -23,6 +23,10 @@ describe("the benchmark (smoke size)", () => {
     expect(json.appends).toHaveLength(9);
     expect(json.http.map((h: { non2xx: number }) => h.non2xx)).toEqual([0, 0]);
     expect(json.relay.events).toBe(300);
+    expect(json.readModel.map((r: { handler: string }) => r.handler)).toEqual([
+      "set-based (handleBatch)",
+      "one upsert per event",
+    ]);
     expect(json.rebuild.map((r: { events: number }) => r.events)).toEqual([5_000, 2_000]);
     expect(json.snapshots.map((s: { eventsReadWith: number }) => s.eventsReadWith)).toEqual([10, 0, 0]);
   }, 180_000);
