@@ -4,8 +4,6 @@ import { type EventRow, toRecorded } from "../store/postgres-event-store.ts";
 
 export type OutboxRow = RecordedEvent & { attempts: number };
 
-type Row = Omit<EventRow, "transaction_id"> & { attempts: number };
-
 /**
  * Takes the advisory lock of every partition no other relay holds, for this transaction only. The lock
  * space is per schema, so relays of different deployments in one database never block each other.
@@ -24,22 +22,31 @@ export async function lockPartitions(tx: TransactionSql, partitions: number): Pr
 /**
  * The next rows to publish from the given partitions, in position order. A row is only due when no earlier
  * row of its stream is parked or waiting out a backoff, so a stream never overtakes itself.
+ *
+ * Two statements, each cheap whatever the table statistics say. A backlog fills the outbox faster than
+ * autovacuum analyses it, and the one-join form was then planned as "join every row, then sort": 250–400 ms
+ * per batch on 20k rows instead of 5. Here the streams held back are found once (usually none), the outbox
+ * is walked in position order only as far as the batch needs, and events are fetched by their keys.
  */
 export async function claimBatch(tx: TransactionSql, partitions: number, owned: number[], limit: number): Promise<OutboxRow[]> {
-  const rows = await tx<Row[]>`
-    select o.position, o.event_id, o.stream_id, o.version, o.attempts,
-           e.type, e.schema_version, e.data, e.metadata, e.occurred_at
-    from outbox o join events e on e.position = o.position
+  const due = await tx<{ position: number; attempts: number }[]>`
+    with held as materialized (
+      select stream_id, min(version) as from_version from outbox
+      where parked_at is not null or next_attempt_at > now()
+      group by stream_id
+    )
+    select o.position, o.attempts from outbox o
     where ((o.stream_hash % ${partitions}::int) + ${partitions}::int) % ${partitions}::int = any(${owned}::int[])
       and o.parked_at is null
       and o.next_attempt_at <= now()
-      and not exists (
-        select 1 from outbox b
-        where b.stream_id = o.stream_id and b.version < o.version
-          and (b.parked_at is not null or b.next_attempt_at > now()))
+      and not exists (select 1 from held h where h.stream_id = o.stream_id and h.from_version < o.version)
     order by o.position
     limit ${limit}`;
-  return rows.map((r) => ({ ...toRecorded({ ...r, transaction_id: "" }), attempts: r.attempts }));
+  if (due.length === 0) return [];
+  const attempts = new Map(due.map((d) => [d.position, d.attempts]));
+  const rows = await tx<EventRow[]>`
+    select * from events where position = any(${due.map((d) => d.position)}::int8[]) order by position`;
+  return rows.map((r) => ({ ...toRecorded(r), attempts: attempts.get(r.position) ?? 0 }));
 }
 
 /** Confirmed rows leave the table, which keeps it small under constant load. */
