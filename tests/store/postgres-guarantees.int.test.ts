@@ -185,6 +185,34 @@ describe("the Postgres event store", () => {
     for (const s of fresh) expect(await counts(s)).toEqual({ events: 1, outbox: 1 });
   });
 
+  it("answers a replay, a conflict and multi-stream appends in one batch, each as if it ran alone", async () => {
+    const replayed = await store.appendToStream(stream(), [added(7)]);
+    const [again] = replayed.events;
+    const taken = stream();
+    await store.appendToStream(taken, [added(1)]);
+    const pairs = Array.from({ length: 10 }, () => [stream(), stream()] as const);
+    const [replay, conflict, ...multi] = await Promise.allSettled([
+      store.appendToStream(again!.streamId, [{ ...added(7), eventId: again!.eventId }]),
+      store.appendToStream(taken, [added(2)], { expectedVersion: "no_stream" }),
+      ...pairs.map(([a, b]) =>
+        store.append([
+          { streamId: a, events: [added(1), added(2)], expectedVersion: "no_stream" },
+          { streamId: b, events: [added(3)], expectedVersion: "any" },
+        ]),
+      ),
+    ]);
+    expect(replay.status === "fulfilled" && replay.value.position).toBe(replayed.position);
+    expect(conflict.status === "rejected" && conflict.reason instanceof ConcurrencyError).toBe(true);
+    for (const [i, outcome] of multi.entries()) {
+      expect(outcome.status).toBe("fulfilled");
+      const [a, b] = (outcome as PromiseFulfilledResult<Awaited<ReturnType<EventStore["append"]>>>).value;
+      expect([a?.streamId, a?.version, b?.streamId, b?.version]).toEqual([pairs[i]![0], 2, pairs[i]![1], 1]);
+      expect(a!.events.map((e) => (e.data as { amount: number }).amount)).toEqual([1, 2]);
+    }
+    expect(await counts(again!.streamId)).toEqual({ events: 1, outbox: 1 });
+    expect(await counts(taken)).toEqual({ events: 1, outbox: 1 });
+  });
+
   it("applies migrations once when several processes start at the same time", async () => {
     const schema = `m_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
     const admin = connect(db.url, { max: 1 });
