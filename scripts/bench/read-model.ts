@@ -1,6 +1,5 @@
 /** Section 4: commit→read-model latency at a fixed rate, and the highest rate held without growing lag. */
 import { connectBroker } from "../../src/broker/amqp-connection.ts";
-import type { ConsumerDefinition } from "../../src/consumers/consumer-definition.ts";
 import { createConsumer } from "../../src/consumers/consumer-runtime.ts";
 import { createLogger } from "../../src/log.ts";
 import { createRelay } from "../../src/outbox/relay.ts";
@@ -8,6 +7,7 @@ import { connect } from "../../src/store/connect.ts";
 import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
 import { deleteBrokerObjects } from "../broker-cleanup.ts";
 import { summarize } from "./measure.ts";
+import { type CounterStyle, streamCounter } from "./stream-counter.ts";
 
 export type ReadModelResult = {
   handler: string;
@@ -20,42 +20,15 @@ export type ReadModelResult = {
 
 const quiet = createLogger({ role: "bench" }, "error");
 
-/** Events per stream, one upsert per event. */
-const perEvent: ConsumerDefinition = {
-  name: "bench_tally",
-  bindings: ["benchrm.#"],
-  tables: { bench_tally: (t) => `create table ${t} (stream_id text primary key, n bigint not null)` },
-  handlers: {
-    Ticked: async ({ tx, tables, event }) => {
-      await tx`insert into ${tx(tables.bench_tally as string)} (stream_id, n) values (${event.streamId}, 1)
-               on conflict (stream_id) do update set n = ${tx(tables.bench_tally as string)}.n + 1`;
-    },
-  },
-};
-
-/** The same read model with a set-based handler: one upsert per delivered batch. */
-const setBased: ConsumerDefinition = {
-  ...perEvent,
-  handleBatch: async ({ tx, tables, events }) => {
-    const t = tx(tables.bench_tally as string);
-    await tx`
-      insert into ${t} (stream_id, n)
-      select s, count(*) from unnest(${events.map((e) => e.streamId)}::text[]) as u(s) group by s
-      on conflict (stream_id) do update set n = ${t}.n + excluded.n`;
-  },
-};
-
-export const readModelHandlers = { "set-based (handleBatch)": setBased, "one upsert per event": perEvent };
-
 export async function benchReadModel(
   url: string,
   amqpUrl: string,
   rate: number,
   seconds: number,
   sustain: { rates: number[]; seconds: number } | null,
-  handler: keyof typeof readModelHandlers,
+  handler: CounterStyle,
 ): Promise<ReadModelResult> {
-  const benchTally = readModelHandlers[handler];
+  const benchTally = streamCounter("bench_tally", "benchrm", handler);
   const exchange = `bench.rm.${crypto.randomUUID().slice(0, 8)}`;
   const notifyChannel = "bench_rm";
   const sql = connect(url, { max: 24 });
