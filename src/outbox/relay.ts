@@ -140,8 +140,10 @@ export function createRelay(options: RelayOptions): Relay {
       } catch (error) {
         failuresInARow++;
         const delay = Math.min(10_000, 100 * 2 ** failuresInARow) * (0.5 + Math.random() / 2);
-        log("warn", "relay batch failed, backing off", {
+        // A hiccup is a warning; a relay that keeps failing publishes nothing, which is an error.
+        log(failuresInARow >= 5 ? "error" : "warn", "relay batch failed, backing off", {
           error: String((error as Error)?.message ?? error),
+          failuresInARow,
           delayMs: Math.round(delay),
         });
         await wakeup?.sleep(delay);
