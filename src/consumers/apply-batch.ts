@@ -1,6 +1,6 @@
 import type { Sql } from "postgres";
 import type { RecordedEvent } from "../core/messages.ts";
-import { applyInTransaction, shareConsumerLock } from "./apply-event.ts";
+import { applyInTransaction, lockStreams } from "./apply-event.ts";
 import type { ConsumerDefinition } from "./consumer-definition.ts";
 
 /**
@@ -11,8 +11,8 @@ export type BatchOutcome = "applied" | "duplicate" | "single";
 
 /**
  * Applies many delivered events in one transaction: one statement locks every stream they touch (in
- * stream-id order, so two batches never deadlock), one records them in the inbox, the handlers run (one
- * call when the definition has `handleBatch`), one moves the streams' versions. A handler error rolls the
+ * stream-id order, so two batches never deadlock), one records them in the inbox and moves the streams'
+ * versions, then the handlers run (one call when the definition has `handleBatch`). A handler error rolls the
  * whole batch back and throws; the caller then applies the events one by one, each with its own retries.
  */
 export async function applyEventBatch(
@@ -20,17 +20,9 @@ export async function applyEventBatch(
   events: RecordedEvent[],
 ): Promise<BatchOutcome[]> {
   const { sql, def, tables } = deps;
-  const streams = [...new Set(events.map((e) => e.streamId))].sort();
+  const streams = events.map((e) => e.streamId);
   return sql.begin(async (tx) => {
-    // One round trip: the consumer lock first, then each stream's row inserted or, when it exists, locked
-    // by a no-op update that also returns its applied version.
-    const rows = await tx<{ stream_id: string; version: number }[]>`
-      with locked as (${shareConsumerLock(tx, def.name)})
-      insert into consumer_streams as c (consumer, stream_id, version)
-      select ${def.name}, s, 0 from locked, unnest(${streams}::text[]) as t(s) order by s
-      on conflict (consumer, stream_id) do update set version = c.version
-      returning stream_id, version`;
-    const applied = new Map(rows.map((r) => [r.stream_id, r.version]));
+    const applied = await lockStreams(tx, def.name, streams);
     const outcomes = new Map<RecordedEvent, BatchOutcome>();
     const next: RecordedEvent[] = [];
     // Each stream's events in version order: a duplicate is at or below the applied version, the next

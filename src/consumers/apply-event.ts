@@ -1,4 +1,4 @@
-import type { PendingQuery, Row, Sql, TransactionSql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
 import type { EventStore } from "../core/event-store.ts";
 import type { RecordedEvent } from "../core/messages.ts";
 import type { ConsumerDefinition } from "./consumer-definition.ts";
@@ -6,14 +6,25 @@ import type { ConsumerDefinition } from "./consumer-definition.ts";
 export type ApplyOutcome = { status: "applied" | "duplicate"; gapFilled: number };
 
 /**
- * Starts an apply transaction: shares the lock that a rebuild's swap takes alone, and commits without
- * waiting for the WAL flush. That is safe here: a read-model commit lost in a Postgres crash leaves the
- * event unapplied in the model and in the stream versions alike, and the sweep applies it again from the
- * store (the truth). It spares every delivery an fsync, which on a busy disk is most of its latency.
+ * Starts an apply transaction and locks the consumer's rows of these streams, returning each one's applied
+ * version; one round trip. First it shares the lock that a rebuild's swap takes alone, and sets the
+ * transaction to commit without waiting for the WAL flush. That is safe here: a read-model commit lost in
+ * a Postgres crash leaves the event unapplied in the model and in the stream versions alike, and the sweep
+ * applies it again from the store (the truth); it spares every delivery an fsync. Then each stream's row
+ * is inserted at version 0 or, when it exists, locked by a no-op update, in stream-id order so that two
+ * appliers never deadlock.
  */
-export function shareConsumerLock(tx: TransactionSql, consumer: string): PendingQuery<Row[]> {
-  return tx`select set_config('synchronous_commit', 'off', true),
-                   pg_advisory_xact_lock_shared(${consumerLockKey(tx, consumer)})`;
+export async function lockStreams(tx: TransactionSql, consumer: string, streamIds: string[]): Promise<Map<string, number>> {
+  const streams = [...new Set(streamIds)].sort();
+  const rows = await tx<{ stream_id: string; version: number }[]>`
+    with locked as (
+      select set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock_shared(${consumerLockKey(tx, consumer)})
+    )
+    insert into consumer_streams as c (consumer, stream_id, version)
+    select ${consumer}, s, 0 from locked, unnest(${streams}::text[]) as t(s) order by s
+    on conflict (consumer, stream_id) do update set version = c.version
+    returning stream_id, version`;
+  return new Map(rows.map((r) => [r.stream_id, r.version]));
 }
 
 export async function takeConsumerLock(tx: TransactionSql, consumer: string): Promise<void> {
@@ -87,12 +98,7 @@ export async function applyEvent(
   let fetched: RecordedEvent[] = [];
   for (let attempt = 0; attempt < 5; attempt++) {
     const result = await sql.begin(async (tx) => {
-      await shareConsumerLock(tx, def.name);
-      await tx`insert into consumer_streams (consumer, stream_id, version) values (${def.name}, ${event.streamId}, 0)
-               on conflict do nothing`;
-      const [row] = await tx<{ version: number }[]>`
-        select version from consumer_streams where consumer = ${def.name} and stream_id = ${event.streamId} for update`;
-      const last = row?.version ?? 0;
+      const last = (await lockStreams(tx, def.name, [event.streamId])).get(event.streamId) ?? 0;
       if (event.version <= last) return { status: "duplicate" as const, gapFilled: 0 };
       const missing = fetched.filter((e) => e.version > last && e.version < event.version);
       if (missing.length !== event.version - last - 1) return { gapFrom: last + 1 };

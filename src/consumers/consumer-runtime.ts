@@ -296,11 +296,11 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       await consumeChannel?.cancelAll().catch(() => {});
       // Messages in hand get 10 s to finish. One that does not was never acked, so the broker delivers it
       // again and the inbox keeps it single: waiting longer would only push past the shutdown deadline.
-      const settled = await Promise.race([
+      const finished = await Promise.race([
         Promise.all([...inFlight, sweeping]).then(() => true),
         new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 10_000)),
       ]);
-      if (!settled)
+      if (!finished)
         log("warn", "stopping with messages still in hand; they will be redelivered", {
           consumer: def.name,
           inFlight: inFlight.size,
