@@ -328,8 +328,9 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
   }
 
   // Two flushes at once let Postgres work on one batch while the next is gathered and sent. On the 2-core
-  // machine, 256 concurrent appends (migration 008's function): one flush 7.1-7.5k/s (once 5.5k), two
-  // about 7.4k/s with a lower p99, four 6.0-6.7k/s, because four flushes split the load into small batches.
+  // machine, 256 concurrent appends (migration 008's function; the bench's eventline append path, 30-40k
+  // appends, run by hand with this option varied): one flush 7.1-7.5k/s (once 5.5k), two about 7.4k/s with
+  // a lower p99, four 6.0-6.7k/s, because four flushes split the load into small batches.
   const batcher = createBatcher<Call, AppendResult[]>(flushBatch, 500, options.groupCommitConcurrency ?? 2);
 
   const store: EventStore = {
