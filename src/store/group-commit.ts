@@ -1,7 +1,12 @@
+import { setImmediate } from "node:timers";
+
 /**
- * Natural batching: an item submitted while no flush is running is flushed at once (no waiting when idle);
- * items submitted while a flush runs are gathered and flushed together as soon as it ends. So under load
- * many callers share one round trip, and a lone caller never waits for company.
+ * Natural batching: items are flushed as soon as a flush slot is free — no timer, no waiting when idle —
+ * but a flush starts only after the current turn of the event loop, so everything submitted in that turn
+ * goes together. That matters: when a flush answers 100 callers, they all come back in the same turn; if
+ * the first of them started a flush of its own at once, the free slot would carry one item per round trip
+ * while the rest waited (measured: 93% of batches held a single append, and throughput was that of one
+ * slot). Items are shared evenly between the free slots, so two slots keep two similar batches in flight.
  */
 export type Batcher<I, O> = { submit(item: I): Promise<O> };
 
@@ -15,31 +20,53 @@ export function createBatcher<I, O>(
 ): Batcher<I, O> {
   let queue: Pending<I, O>[] = [];
   let active = 0;
+  let scheduled = false;
 
-  async function drain(): Promise<void> {
-    active++;
-    while (queue.length > 0) {
-      const batch = queue.slice(0, maxBatch);
-      queue = queue.slice(batch.length);
-      try {
-        const outcomes = await flush(batch.map((p) => p.item));
-        batch.forEach((p, i) => {
-          const o = outcomes[i];
-          if (o instanceof Error) p.reject(o);
-          else p.resolve(o as O);
-        });
-      } catch (error) {
-        for (const p of batch) p.reject(error);
-      }
+  async function run(batch: Pending<I, O>[]): Promise<void> {
+    try {
+      const outcomes = await flush(batch.map((p) => p.item));
+      batch.forEach((p, i) => {
+        const o = outcomes[i];
+        if (o instanceof Error) p.reject(o);
+        else p.resolve(o as O);
+      });
+    } catch (error) {
+      for (const p of batch) p.reject(error);
     }
+  }
+
+  async function drain(batch: Pending<I, O>[]): Promise<void> {
+    active++;
+    // What arrived during a flush was gathered meanwhile: this slot takes it on at once.
+    for (let next = batch; next.length > 0; next = take(1)) await run(next);
     active--;
+    schedule();
+  }
+
+  /** The next batch for one of `slots` free slots: an even share of the queue, at most maxBatch. */
+  function take(slots: number): Pending<I, O>[] {
+    const size = Math.min(maxBatch, Math.ceil(queue.length / slots));
+    const batch = queue.slice(0, size);
+    queue = queue.slice(size);
+    return batch;
+  }
+
+  function start() {
+    scheduled = false;
+    while (active < concurrency && queue.length > 0) void drain(take(concurrency - active));
+  }
+
+  function schedule() {
+    if (scheduled || active >= concurrency || queue.length === 0) return;
+    scheduled = true;
+    setImmediate(start);
   }
 
   return {
     submit(item) {
       return new Promise<O>((resolve, reject) => {
         queue.push({ item, resolve, reject });
-        if (active < concurrency) void drain();
+        schedule();
       });
     },
   };

@@ -172,8 +172,9 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
 
   /**
    * The common batch (no stream in two requests, no event id twice) in typed arrays, one element per
-   * event: migration 008's function. Undefined when that function hands the batch back because one of its
-   * event ids is stored already (a replay or a reuse), which only the general function answers.
+   * event: migration 010's function. Undefined when one of its event ids is stored already (a replay or a
+   * reuse): the statement then failed on the unique index, or the function answered 'fallback' for a call
+   * that also failed its expected version; only the general function answers those.
    */
   async function appendRows(calls: Call[]): Promise<BatchResult[] | undefined> {
     const cols = {
@@ -218,8 +219,11 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
       }[]
     >`select * from eventline_append_rows(${cols.call}::int[], ${cols.stream}::text[], ${cols.category}::text[],
         ${cols.expected}::text[], ${cols.id}::uuid[], ${cols.type}::text[], ${cols.schemaVersion}::int[],
-        ${cols.data}::text[], ${cols.metadata}::text[], ${cols.subject}::text[], ${channel})`;
-    if (rows[0]?.r_status === "fallback") return undefined;
+        ${cols.data}::text[], ${cols.metadata}::text[], ${cols.subject}::text[], ${channel})`.catch((error) => {
+      if ((error as { constraint_name?: string }).constraint_name === "events_event_id_unique") return undefined;
+      throw error;
+    });
+    if (rows === undefined || rows[0]?.r_status === "fallback") return undefined;
     const results: BatchResult[] = calls.map(() => ({ status: "ok", events: [] }));
     for (const row of rows) {
       if (row.r_status === "conflict") {
@@ -328,9 +332,9 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
   }
 
   // Two flushes at once let Postgres work on one batch while the next is gathered and sent. On the 2-core
-  // machine, 256 concurrent appends (migration 008's function; the bench's eventline append path, 30-40k
-  // appends, run by hand with this option varied): one flush 7.1-7.5k/s (once 5.5k), two about 7.4k/s with
-  // a lower p99, four 6.0-6.7k/s, because four flushes split the load into small batches.
+  // machine, 256 concurrent one-event appends (migration 010's function, the batcher sharing each turn's
+  // submissions between free slots; 40k appends on a fresh database, run by hand with this option varied,
+  // two runs each): one flush 13.0-13.2k/s, two 16.2-16.8k/s, three 15.5-15.9k/s, four 15.4k/s.
   const batcher = createBatcher<Call, AppendResult[]>(flushBatch, 500, options.groupCommitConcurrency ?? 2);
 
   const store: EventStore = {

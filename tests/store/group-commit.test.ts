@@ -1,25 +1,29 @@
 import { describe, expect, it } from "bun:test";
 import { createBatcher } from "../../src/store/group-commit.ts";
 
+/** A flush that answers only when the test releases it: the last one started, or the n-th. */
 function controlledFlush() {
   const calls: number[][] = [];
-  let release: () => void = () => {};
+  const releases: (() => void)[] = [];
   const flush = async (items: number[]) => {
     calls.push(items);
     await new Promise<void>((r) => {
-      release = r;
+      releases.push(r);
     });
     return items.map((i) => i * 10);
   };
-  return { calls, flush, release: () => release() };
+  return { calls, flush, release: (n = releases.length - 1) => releases[n]?.() };
 }
+
+/** One turn of the event loop: what the batcher waits for before it starts a flush. */
+const turn = () => new Promise<void>((r) => setImmediate(r));
 
 describe("the group-commit batcher", () => {
   it("flushes a lone item at once, without waiting for a timer", async () => {
     const f = controlledFlush();
     const batcher = createBatcher(f.flush);
     const answer = batcher.submit(1);
-    await Promise.resolve();
+    await turn();
     expect(f.calls).toEqual([[1]]);
     f.release();
     expect(await answer).toBe(10);
@@ -29,7 +33,7 @@ describe("the group-commit batcher", () => {
     const f = controlledFlush();
     const batcher = createBatcher(f.flush);
     const first = batcher.submit(1);
-    await Promise.resolve();
+    await turn();
     const later = [batcher.submit(2), batcher.submit(3), batcher.submit(4)];
     expect(f.calls).toEqual([[1]]);
     f.release();
@@ -38,6 +42,27 @@ describe("the group-commit batcher", () => {
     expect(f.calls).toEqual([[1], [2, 3, 4]]);
     f.release();
     expect(await Promise.all(later)).toEqual([20, 30, 40]);
+  });
+
+  it("gathers callers that come back together into one batch, instead of flushing the first of them alone", async () => {
+    const f = controlledFlush();
+    const batcher = createBatcher(f.flush, 500, 2);
+    const workers = Array.from({ length: 10 }, async (_, w) => {
+      for (let k = 0; k < 2; k++) await batcher.submit(w);
+    });
+    await turn();
+    expect(f.calls.map((c) => c.length)).toEqual([5, 5]);
+    f.release(0);
+    await turn();
+    await turn();
+    expect(f.calls.map((c) => c.length)).toEqual([5, 5, 5]);
+    f.release(1);
+    await turn();
+    await turn();
+    expect(f.calls.map((c) => c.length)).toEqual([5, 5, 5, 5]);
+    f.release(2);
+    f.release(3);
+    await Promise.all(workers);
   });
 
   it("rejects only the item whose result is an error", async () => {

@@ -91,6 +91,27 @@ describe("the Postgres event store", () => {
     expect(await counts(s)).toEqual({ events: 1, outbox: 1 });
   });
 
+  it("gives one winner per stream when two processes' batches create the same new streams at once", async () => {
+    // Two stores with their own pools stand for two processes: their batches meet only in Postgres.
+    const other = connect(db.url, { max: 4, schema: db.schema });
+    const rival = createPostgresEventStore({ sql: other, notifyChannel: channel });
+    try {
+      const streams = Array.from({ length: 60 }, () => stream());
+      const race = (s: EventStore, amount: number) =>
+        streams.map((id) => s.appendToStream(id, [added(amount)], { expectedVersion: "no_stream" }));
+      const outcomes = await Promise.allSettled([...race(store, 1), ...race(rival, 2)]);
+      for (const [i, id] of streams.entries()) {
+        const pair = [outcomes[i], outcomes[i + streams.length]];
+        expect(pair.filter((o) => o?.status === "fulfilled")).toHaveLength(1);
+        const lost = pair.find((o) => o?.status === "rejected") as PromiseRejectedResult;
+        expect(lost.reason).toBeInstanceOf(ConcurrencyError);
+        expect(await counts(id)).toEqual({ events: 1, outbox: 1 });
+      }
+    } finally {
+      await other.end();
+    }
+  });
+
   it("never lets a whole-log reader skip an event whose transaction commits late", async () => {
     const { checkpoint: start } = await readEverything({ transactionId: "0", position: 0 });
     const late = stream();
