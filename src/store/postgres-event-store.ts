@@ -33,8 +33,8 @@ export type PostgresEventStoreOptions = {
 
 /** A stored row as the batch function answers it for replays (jsonb: the time comes as text). */
 type BatchEvent = Omit<EventRow, "transaction_id" | "occurred_at"> & { occurred_at: string };
-/** What the batch function answers per written event: the caller has everything else already. */
-type Written = { p: number; v: number; t: string };
+/** What the batch functions answer per written event; the caller has the rest (t: epoch ms from 010, text from 007). */
+type Written = { p: number; v: number; t: number | string };
 type BatchResult =
   | { status: "ok" | "replay"; events: (BatchEvent | Written)[] }
   | { status: "conflict"; stream_id: string; expected: string; actual: number }
@@ -215,7 +215,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
         r_actual: number;
         r_position: number;
         r_version: number;
-        r_at: Date;
+        r_at_ms: number;
       }[]
     >`select * from eventline_append_rows(${cols.call}::int[], ${cols.stream}::text[], ${cols.category}::text[],
         ${cols.expected}::text[], ${cols.id}::uuid[], ${cols.type}::text[], ${cols.schemaVersion}::int[],
@@ -232,7 +232,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
         (results[row.r_call] as { events: Written[] }).events.push({
           p: row.r_position,
           v: row.r_version,
-          t: row.r_at.toISOString(),
+          t: row.r_at_ms,
         });
       }
     }
