@@ -110,11 +110,15 @@ export async function outboxStatus(sql: Sql): Promise<OutboxStatus> {
   };
 }
 
-/** An operator's release of a parked stream: its rows are due again with a fresh attempt count. */
+/**
+ * An operator's release of a parked stream: its rows are due again with a fresh attempt count. A parked row
+ * has always failed at least once, so `attempts > 0` finds it (and any row waiting out a backoff) through
+ * the partial index of failed rows.
+ */
 export async function releaseStream(sql: Sql, streamId: string, notifyChannel = "eventline_outbox"): Promise<number> {
   const rows = await sql`
     update outbox set parked_at = null, attempts = 0, next_attempt_at = now(), last_error = null
-    where stream_id = ${streamId} and (parked_at is not null or attempts > 0)
+    where stream_id = ${streamId} and attempts > 0
     returning position`;
   if (rows.length > 0) await sql`select pg_notify(${notifyChannel}, '')`;
   return rows.length;

@@ -161,6 +161,12 @@ describe("the outbox relay", () => {
     }
   });
 
+  it("keeps only the outbox indexes the relay and the release read, so an append maintains no other", async () => {
+    const rows = await db.sql<{ indexname: string }[]>`
+      select indexname from pg_indexes where schemaname = current_schema() and tablename = 'outbox' order by indexname`;
+    expect(rows.map((r) => r.indexname)).toEqual(["outbox_parked", "outbox_pkey", "outbox_retrying"]);
+  });
+
   it("publishes again after the relay is killed between the broker's confirm and the row's deletion", async () => {
     const collector = await createCollector(exchange);
     const env = {
