@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { connectBroker } from "../../src/broker/amqp-connection.ts";
+import { toEventMessage } from "../../src/broker/event-message.ts";
 import type { EventStore } from "../../src/core/event-store.ts";
 import { createLogger } from "../../src/log.ts";
 import { outboxStatus, releaseStream } from "../../src/outbox/outbox-queries.ts";
@@ -93,6 +94,37 @@ describe("the outbox relay", () => {
       expect(first?.properties.correlationId).toBe(body.metadata.correlationId);
       await Bun.sleep(100);
       expect(await depth()).toBe(0);
+    } finally {
+      await r.stop();
+      await collector.close();
+    }
+  });
+
+  it("sends each event exactly as toEventMessage writes it from the stored event, escapes, trace and time included", async () => {
+    const collector = await createCollector(exchange);
+    const r = await startRelay().start();
+    try {
+      const streamId = `quote-${crypto.randomUUID()}`;
+      const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+      const written = await store.appendToStream(streamId, [
+        { type: "Quoted", data: { text: 'a "quote", a \\ backslash, a\nnewline, a\ttab, é, 😀, </script>', n: [1, 2.5, null] } },
+        { type: "Quoted", data: {}, metadata: { correlationId: "c-1", causationId: "c-0", traceparent } },
+        { type: "Quoted", data: { deep: { a: { b: [true, false] } } }, schemaVersion: 2 },
+      ]);
+      await collector.until(() => collector.received.filter((m) => m.streamId === streamId).length >= 3);
+      const stored = await store.readStream(streamId);
+      expect(stored.map((e) => e.eventId)).toEqual(written.events.map((e) => e.eventId));
+      for (const event of stored) {
+        const got = collector.received.find((m) => m.messageId === event.eventId)?.message;
+        const expected = toEventMessage(event);
+        expect(JSON.parse(String(got?.content))).toEqual(JSON.parse(String(expected.content)));
+        expect(got?.fields.routingKey).toBe(expected.routingKey);
+        const { persistent, mandatory, ...properties } = expected.options;
+        expect(got?.properties).toMatchObject({ ...properties, deliveryMode: persistent ? 2 : 1 });
+      }
+      const traced = collector.received.find((m) => m.messageId === stored[1]?.eventId)?.message;
+      expect(traced?.properties.headers?.traceparent).toBe(traceparent);
+      expect(traced?.properties.correlationId).toBe("c-1");
     } finally {
       await r.stop();
       await collector.close();
