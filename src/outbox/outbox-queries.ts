@@ -2,8 +2,6 @@ import type { Sql, TransactionSql } from "postgres";
 import type { RecordedEvent } from "../core/messages.ts";
 import { type EventRow, toRecorded } from "../store/postgres-event-store.ts";
 
-export type OutboxRow = RecordedEvent & { attempts: number };
-
 /**
  * Takes the advisory lock of every partition no other relay holds, for this transaction only. The lock
  * space is per schema, so relays of different deployments in one database never block each other.
@@ -33,14 +31,19 @@ export async function lockPartitions(tx: TransactionSql, partitions: number): Pr
  * order only as far as the batch needs, and only those rows are joined to their events (by key: the
  * transaction runs without sequential scans).
  */
-export async function claimBatch(tx: TransactionSql, partitions: number, owned: number[], limit: number): Promise<OutboxRow[]> {
-  const rows = await tx<(EventRow & { attempts: number })[]>`
+export async function claimBatch(
+  tx: TransactionSql,
+  partitions: number,
+  owned: number[],
+  limit: number,
+): Promise<RecordedEvent[]> {
+  const rows = await tx<EventRow[]>`
     with held as materialized (
       select stream_id, min(version) as from_version from outbox
       where attempts > 0 and (parked_at is not null or next_attempt_at > now())
       group by stream_id
     ), due as materialized (
-      select o.position, o.attempts from outbox o
+      select o.position from outbox o
       where ((o.stream_hash % ${partitions}::int) + ${partitions}::int) % ${partitions}::int = any(${owned}::int[])
         and o.parked_at is null
         and o.next_attempt_at <= now()
@@ -48,9 +51,11 @@ export async function claimBatch(tx: TransactionSql, partitions: number, owned: 
       order by o.position
       limit ${limit}
     )
-    select e.*, d.attempts from due d join events e on e.position = d.position
+    select e.* from due d join events e on e.position = d.position
     order by e.position`;
-  return rows.map((r) => ({ ...toRecorded(r), attempts: r.attempts }));
+  // The rows become messages as they are: the envelope is the recorded event and nothing of the outbox's
+  // bookkeeping (an attempt count used to ride along, so a retried event's body differed from the first).
+  return rows.map(toRecorded);
 }
 
 /** Confirmed rows leave the table, which keeps it small under constant load. */

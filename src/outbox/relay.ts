@@ -2,10 +2,11 @@ import type { AmqpConnectionManager, ChannelWrapper } from "amqp-connection-mana
 import type { ConfirmChannel } from "amqplib";
 import type { Sql } from "postgres";
 import { toEventMessage } from "../broker/event-message.ts";
+import type { RecordedEvent } from "../core/messages.ts";
 import { eventLogFields } from "../core/trace.ts";
 import type { Logger } from "../log.ts";
 import { listenForWakeups, type Wakeup } from "../store/wakeup.ts";
-import { claimBatch, deletePublished, type Failure, lockPartitions, type OutboxRow, recordFailures } from "./outbox-queries.ts";
+import { claimBatch, deletePublished, type Failure, lockPartitions, recordFailures } from "./outbox-queries.ts";
 import type { RelayMetrics } from "./relay-metrics.ts";
 
 export type RelayOptions = {
@@ -56,7 +57,7 @@ export function createRelay(options: RelayOptions): Relay {
     },
   });
 
-  async function publishOne(row: OutboxRow): Promise<Outcome> {
+  async function publishOne(row: RecordedEvent): Promise<Outcome> {
     const message = toEventMessage(row);
     const started = performance.now();
     const disconnectsBefore = disconnects;
@@ -81,7 +82,7 @@ export function createRelay(options: RelayOptions): Relay {
   }
 
   /** A stream's rows go one after another: version n+1 is sent only once n is confirmed. */
-  async function publishStream(rows: OutboxRow[]): Promise<Outcome[]> {
+  async function publishStream(rows: RecordedEvent[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
     for (const row of rows) {
       const outcome = await publishOne(row);
@@ -98,7 +99,7 @@ export function createRelay(options: RelayOptions): Relay {
       if (owned.length === 0) return 0;
       const rows = await claimBatch(tx, options.partitions, owned, options.batchSize);
       if (rows.length === 0) return 0;
-      const byStream = new Map<string, OutboxRow[]>();
+      const byStream = new Map<string, RecordedEvent[]>();
       for (const row of rows) {
         const list = byStream.get(row.streamId) ?? [];
         list.push(row);
