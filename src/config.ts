@@ -37,6 +37,7 @@ const ConfigSchema = v.object({
   RELAY_BATCH_SIZE: int(500, 1, 10_000),
   RELAY_MAX_ATTEMPTS: int(10, 1, 1000),
   RELAY_PARTITIONS: int(16, 1, 1024),
+  RELAY_LANES: int(2, 1, 64),
   DB_POOL_MAX: int(10, 1, 500),
   RELAY_METRICS_PORT: int(9464, 0, 65535),
   CONSUMER_METRICS_PORT: int(9465, 0, 65535),
@@ -66,7 +67,7 @@ export type Config = {
   eventsExchange: string;
   adminToken?: string;
   logLevel: "debug" | "info" | "warn" | "error";
-  relay: { pollMs: number; batchSize: number; maxAttempts: number; partitions: number; metricsPort: number };
+  relay: { pollMs: number; batchSize: number; maxAttempts: number; partitions: number; lanes: number; metricsPort: number };
   consumer: {
     metricsPort: number;
     prefetch: number;
@@ -95,6 +96,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   const c = parsed.output;
+  // Each lane owns a share of the partitions; a lane with none would only hold a connection.
+  if (c.RELAY_LANES > c.RELAY_PARTITIONS) {
+    throw new ConfigError([`RELAY_LANES must be at most RELAY_PARTITIONS (${c.RELAY_PARTITIONS})`]);
+  }
   return {
     databaseUrl: c.DATABASE_URL,
     readDatabaseUrl: c.READ_DATABASE_URL ?? c.DATABASE_URL,
@@ -110,6 +115,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       batchSize: c.RELAY_BATCH_SIZE,
       maxAttempts: c.RELAY_MAX_ATTEMPTS,
       partitions: c.RELAY_PARTITIONS,
+      lanes: c.RELAY_LANES,
       metricsPort: c.RELAY_METRICS_PORT,
     },
     consumer: {

@@ -12,7 +12,7 @@ describe("configuration", () => {
       host: "127.0.0.1",
       eventsExchange: "eventline.events",
       readDatabaseUrl: valid.DATABASE_URL,
-      relay: { pollMs: 1000, batchSize: 500, maxAttempts: 10, partitions: 16 },
+      relay: { pollMs: 1000, batchSize: 500, maxAttempts: 10, partitions: 16, lanes: 2 },
     });
     expect(config.adminToken).toBeUndefined();
   });
@@ -32,6 +32,13 @@ describe("configuration", () => {
       "PORT must be a whole number",
       "ADMIN_TOKEN must be at least 16 characters",
     ]);
+  });
+
+  it("rejects more relay lanes than partitions, since a lane without a partition has nothing to publish", () => {
+    expect(() => loadConfig({ ...valid, RELAY_PARTITIONS: "4", RELAY_LANES: "5" })).toThrow(
+      "RELAY_LANES must be at most RELAY_PARTITIONS (4)",
+    );
+    expect(loadConfig({ ...valid, RELAY_PARTITIONS: "4", RELAY_LANES: "4" }).relay.lanes).toBe(4);
   });
 
   it("rejects a port out of range", () => {

@@ -3,7 +3,7 @@ import type { RecordedEvent } from "../core/messages.ts";
 import { type EventRow, toRecorded } from "../store/postgres-event-store.ts";
 
 /**
- * Takes the advisory lock of every partition no other relay holds, for this transaction only. The lock
+ * Takes the advisory lock of every candidate partition no other relay (or lane) holds, for this transaction only. The lock
  * space is per schema, so relays of different deployments in one database never block each other.
  *
  * The transaction commits without waiting for the WAL flush: if a crash loses it, the published rows come
@@ -11,11 +11,11 @@ import { type EventRow, toRecorded } from "../store/postgres-event-store.ts";
  * Every statement of the transaction reads by key; with sequential scans off it keeps to the indexes even
  * when the outbox's statistics are stale (it grows and empties faster than autovacuum analyses it).
  */
-export async function lockPartitions(tx: TransactionSql, partitions: number): Promise<number[]> {
+export async function lockPartitions(tx: TransactionSql, candidates: number[]): Promise<number[]> {
   const rows = await tx<{ p: number }[]>`
     select p
     from (select set_config('synchronous_commit', 'off', true), set_config('enable_seqscan', 'off', true)) as settings,
-         generate_series(0, ${partitions - 1}::int) as p
+         unnest(${candidates}::int[]) as p
     where pg_try_advisory_xact_lock(hashtext('eventline.relay.' || current_schema()), p)`;
   return rows.map((r) => r.p);
 }

@@ -16,6 +16,11 @@ export type RelayOptions = {
   exchange: string;
   notifyChannel: string;
   partitions: number;
+  /**
+   * Loops over disjoint sets of partitions, each with its own transaction: while one waits for confirms
+   * another claims, deletes and commits, so neither Postgres nor the broker sits idle between batches.
+   */
+  lanes?: number;
   batchSize: number;
   maxAttempts: number;
   /** Longest sleep between checks when no NOTIFY arrives. */
@@ -24,7 +29,7 @@ export type RelayOptions = {
   backoff?: { baseMs: number; maxMs: number };
   metrics?: RelayMetrics;
   /** Fault injection for tests: runs after the broker confirmed a batch, before the rows are deleted. */
-  afterConfirm?: () => void;
+  afterConfirm?: () => void | Promise<void>;
 };
 
 export type Relay = {
@@ -39,6 +44,11 @@ type Outcome = { ok: true; position: number } | { ok: false; position: number; e
 
 /** Publishes the outbox to the events exchange, at least once, in stream order, with publisher confirms. */
 export function createRelay(options: RelayOptions): Relay {
+  // Checked before anything is opened, so a bad setting leaves no channel behind.
+  const laneCount = options.lanes ?? 2;
+  if (!Number.isInteger(laneCount) || laneCount < 1 || laneCount > options.partitions) {
+    throw new RangeError(`relay lanes must be a whole number from 1 to the partitions (${options.partitions}), got ${laneCount}`);
+  }
   const { sql, broker, log, exchange, metrics } = options;
   const returned = new Set<string>();
   let disconnects = 0;
@@ -92,10 +102,14 @@ export function createRelay(options: RelayOptions): Relay {
     return outcomes;
   }
 
-  async function runBatch(): Promise<number> {
+  const allPartitions = Array.from({ length: options.partitions }, (_, p) => p);
+  // A stream's partition belongs to one lane, so its rows still go out one after another.
+  const lanePartitions = Array.from({ length: laneCount }, (_, lane) => allPartitions.filter((p) => p % laneCount === lane));
+
+  async function runBatch(candidates: number[] = allPartitions): Promise<number> {
     if (!broker.isConnected()) return 0;
     return sql.begin(async (tx) => {
-      const owned = await lockPartitions(tx, options.partitions);
+      const owned = await lockPartitions(tx, candidates);
       if (owned.length === 0) return 0;
       const rows = await claimBatch(tx, options.partitions, owned, options.batchSize);
       if (rows.length === 0) return 0;
@@ -106,7 +120,7 @@ export function createRelay(options: RelayOptions): Relay {
         byStream.set(row.streamId, list);
       }
       const outcomes = (await Promise.all([...byStream.values()].map(publishStream))).flat();
-      options.afterConfirm?.();
+      await options.afterConfirm?.();
       const published = outcomes.filter((o) => o.ok).map((o) => o.position);
       // A lost connection is nobody's fault: the rows stay due without spending an attempt.
       const failures: Failure[] = outcomes.flatMap((o) =>
@@ -126,18 +140,18 @@ export function createRelay(options: RelayOptions): Relay {
   }
 
   let running = false;
-  let loop: Promise<void> | undefined;
-  let wakeup: Wakeup | undefined;
+  let loops: Promise<void>[] = [];
+  let wakeups: Wakeup[] = [];
 
-  async function runLoop(): Promise<void> {
+  async function runLoop(partitions: number[], wakeup: Wakeup): Promise<void> {
     let failuresInARow = 0;
     while (running) {
       try {
-        wakeup?.beginRound();
-        const handled = await runBatch();
+        wakeup.beginRound();
+        const handled = await runBatch(partitions);
         failuresInARow = 0;
         if (handled >= options.batchSize || wakeup?.notifiedSince()) continue; // a backlog: drain it without sleeping
-        await wakeup?.sleep(broker.isConnected() ? options.pollMs : 250);
+        await wakeup.sleep(broker.isConnected() ? options.pollMs : 250);
       } catch (error) {
         failuresInARow++;
         const delay = Math.min(10_000, 100 * 2 ** failuresInARow) * (0.5 + Math.random() / 2);
@@ -147,25 +161,30 @@ export function createRelay(options: RelayOptions): Relay {
           failuresInARow,
           delayMs: Math.round(delay),
         });
-        await wakeup?.sleep(delay);
+        await wakeup.sleep(delay);
       }
     }
   }
 
   return {
-    runBatch,
+    runBatch: () => runBatch(),
     async start() {
       if (running) return;
       running = true;
-      wakeup = await listenForWakeups(sql, options.notifyChannel);
-      loop = runLoop();
-      log("info", "relay started", { exchange, partitions: options.partitions, batchSize: options.batchSize });
+      wakeups = await Promise.all(lanePartitions.map(() => listenForWakeups(sql, options.notifyChannel)));
+      loops = lanePartitions.map((partitions, lane) => runLoop(partitions, wakeups[lane] as Wakeup));
+      log("info", "relay started", {
+        exchange,
+        partitions: options.partitions,
+        lanes: laneCount,
+        batchSize: options.batchSize,
+      });
     },
     async stop() {
       running = false;
-      wakeup?.wake();
-      await loop;
-      await wakeup?.close();
+      for (const w of wakeups) w.wake();
+      await Promise.all(loops);
+      await Promise.all(wakeups.map((w) => w.close()));
       await channel.close();
       log("info", "relay stopped");
     },

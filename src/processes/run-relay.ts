@@ -9,7 +9,12 @@ import { onShutdown, type ProcessContext, serveProbe } from "./process-kit.ts";
 /** The relay process: publishes the outbox, serves /health and /metrics on RELAY_METRICS_PORT. */
 export async function runRelay(ctx: ProcessContext): Promise<void> {
   const { config, log } = ctx;
-  const sql = connect(config.databaseUrl, { max: 3, applicationName: "eventline-relay", schema: config.databaseSchema });
+  // One connection per lane's transaction, and one for LISTEN.
+  const sql = connect(config.databaseUrl, {
+    max: config.relay.lanes + 1,
+    applicationName: "eventline-relay",
+    schema: config.databaseSchema,
+  });
   const broker = connectBroker(config.amqpUrl, log, "eventline-relay");
   const registry = new Registry();
   const metrics = createRelayMetrics(registry, () => outboxStatus(sql).then((s) => ({ ...s, parkedStreams: s.parked.length })));
