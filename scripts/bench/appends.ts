@@ -2,13 +2,13 @@
 import { getPostgreSQLEventStore } from "@event-driven-io/emmett-postgresql";
 import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
 import { connect } from "../../src/store/connect.ts";
-import { type Measured, runConcurrent } from "./measure.ts";
+import { type Measured, runAlternating } from "./measure.ts";
 
 export type AppendRow = { path: string; concurrency: number } & Measured;
 
 const event = (i: number) => ({ type: "BenchEvent", data: { i, note: "one event per command, plus its outbox row" } });
 
-export async function benchAppends(url: string, counts: Record<number, number>): Promise<AppendRow[]> {
+export async function benchAppends(url: string, counts: Record<number, number>, rounds = 2): Promise<AppendRow[]> {
   const rows: AppendRow[] = [];
   const sql = connect(url, { max: 32 });
   const store = createPostgresEventStore({ sql, notifyChannel: "bench_outbox" });
@@ -20,30 +20,28 @@ export async function benchAppends(url: string, counts: Record<number, number>):
   await emmett.appendToStream(`warmup-${crypto.randomUUID()}`, [event(0)]);
   const run = crypto.randomUUID().slice(0, 8);
 
-  for (const [c, total] of Object.entries(counts).map(([c, t]) => [Number(c), t] as const)) {
-    rows.push({
-      path: "eventline appendToStream (group commit)",
-      concurrency: c,
-      ...(await runConcurrent(c, total, (i) =>
-        store.appendToStream(`bench-${run}-${c}-${i}`, [event(i)], { expectedVersion: "no_stream" }),
-      )),
-    });
-    rows.push({
-      path: "emmett-postgresql 0.42 appendToStream",
-      concurrency: c,
-      ...(await runConcurrent(c, total, (i) => emmett.appendToStream(`emmett-${run}-${c}-${i}`, [event(i)]))),
-    });
-    rows.push({
-      path: "one SQL statement (event + outbox CTE)",
-      concurrency: c,
-      ...(await runConcurrent(
-        c,
-        total,
-        (i) => baseline`
+  const paths: [string, (c: number) => (i: number) => Promise<unknown>][] = [
+    [
+      "eventline appendToStream (group commit)",
+      (c) => (i) => store.appendToStream(`bench-${run}-${c}-${i}`, [event(i)], { expectedVersion: "no_stream" }),
+    ],
+    ["emmett-postgresql 0.42 appendToStream", (c) => (i) => emmett.appendToStream(`emmett-${run}-${c}-${i}`, [event(i)])],
+    [
+      "one SQL statement (event + outbox CTE)",
+      (c) => (i) =>
+        baseline`
           with e as (insert into bench_events (stream_id, version, type, data) values (${`sql-${run}-${c}-${i}`}, 1, 'BenchEvent', ${baseline.json(event(i).data)}) returning position)
           insert into bench_outbox select position from e`,
-      )),
-    });
+    ],
+  ];
+  for (const [c, total] of Object.entries(counts).map(([c, t]) => [Number(c), t] as const)) {
+    const measured = await runAlternating(
+      paths.map(([, op]) => op(c)),
+      c,
+      total,
+      rounds,
+    );
+    for (const [k, [path]] of paths.entries()) rows.push({ path, concurrency: c, ...(measured[k] as Measured) });
   }
   await emmett.close();
   await sql.end();

@@ -17,21 +17,56 @@ export function summarize(latencies: number[], seconds: number): Measured {
   };
 }
 
-export async function runConcurrent(concurrency: number, total: number, op: (i: number) => Promise<unknown>): Promise<Measured> {
+/** Runs `op` for i = from … from + total - 1 on `concurrency` workers; its latencies and the seconds it took. */
+async function timeConcurrent(concurrency: number, total: number, op: (i: number) => Promise<unknown>, from = 0) {
   const latencies: number[] = [];
   let next = 0;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < total) {
-        const i = next++;
+        const i = from + next++;
         const t = performance.now();
         await op(i);
         latencies.push(performance.now() - t);
       }
     }),
   );
-  return summarize(latencies, (performance.now() - started) / 1000);
+  return { latencies, seconds: (performance.now() - started) / 1000 };
+}
+
+export async function runConcurrent(concurrency: number, total: number, op: (i: number) => Promise<unknown>): Promise<Measured> {
+  const { latencies, seconds } = await timeConcurrent(concurrency, total, op);
+  return summarize(latencies, seconds);
+}
+
+/**
+ * Measures several contenders in alternating rounds (A, B, C, A, B, C, …), `total` operations each in all,
+ * so a slow spell of a shared machine falls on all of them instead of on whichever ran at that moment.
+ */
+export async function runAlternating(
+  contenders: ((i: number) => Promise<unknown>)[],
+  concurrency: number,
+  total: number,
+  rounds: number,
+): Promise<Measured[]> {
+  const sums = contenders.map(() => ({ latencies: [] as number[], seconds: 0 }));
+  let from = 0;
+  for (const size of splitIntoRounds(total, rounds)) {
+    for (const [k, op] of contenders.entries()) {
+      const { latencies, seconds } = await timeConcurrent(concurrency, size, op, from);
+      const sum = sums[k] as (typeof sums)[number];
+      sum.latencies.push(...latencies);
+      sum.seconds += seconds;
+    }
+    from += size;
+  }
+  return sums.map((s) => summarize(s.latencies, s.seconds));
+}
+
+/** `total` split into `rounds` sizes that differ by at most one and add up to `total`. */
+export function splitIntoRounds(total: number, rounds: number): number[] {
+  return Array.from({ length: rounds }, (_, r) => Math.floor(total / rounds) + (r < total % rounds ? 1 : 0));
 }
 
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;

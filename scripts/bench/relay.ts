@@ -10,7 +10,7 @@ import { createRelay } from "../../src/outbox/relay.ts";
 import { createRelayMetrics, type RelayMetrics } from "../../src/outbox/relay-metrics.ts";
 import { connect } from "../../src/store/connect.ts";
 import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
-import { runConcurrent, summarize } from "./measure.ts";
+import { runConcurrent, splitIntoRounds, summarize } from "./measure.ts";
 
 export type RelayResult = {
   events: number;
@@ -68,8 +68,7 @@ export async function benchRelay(
   let plainSeconds = 0;
   let relayed = 0;
   let plainSent = 0;
-  const perRound = Math.ceil(events / rounds);
-  for (let round = 0; round < rounds; round++) {
+  for (const [round, perRound] of splitIntoRounds(events, rounds).entries()) {
     // Fill the outbox with the relay stopped, then time how long it takes to drain.
     const written: RecordedEvent[] = [];
     await runConcurrent(64, perRound, async (i) => {
