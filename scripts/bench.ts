@@ -42,7 +42,7 @@ const started = Date.now();
 log("appends");
 const appends = await benchAppends(url, smoke ? { 1: 30, 16: 100, 256: 300 } : { 1: 2_000, 16: 20_000, 256: 50_000 });
 log("http");
-const http = await benchHttp(env, smoke ? 2 : 15, 64, freePort);
+const http = await benchHttp(env, smoke ? 2 : 15, [64, 128], freePort);
 log("relay");
 const relay = await benchRelay(url, AMQP_URL, smoke ? 300 : 20_000, smoke ? 20 : 200);
 log("read model");
@@ -87,9 +87,11 @@ lines.push(
 lines.push("", "| appends | concurrency | appends/s | p50 ms | p99 ms |", "|---|---|---|---|---|");
 for (const a of appends)
   lines.push(`| ${a.path} | ${a.concurrency} | ${round(a.perSecond, 0)} | ${round(a.p50Ms)} | ${round(a.p99Ms)} |`);
-lines.push("", "| HTTP (wrk, 64 connections) | req/s | p50 ms | p99 ms | non-2xx |", "|---|---|---|---|---|");
+lines.push("", "| HTTP (wrk) | connections | req/s | p50 ms | p99 ms | non-2xx |", "|---|---|---|---|---|---|");
 for (const h of http)
-  lines.push(`| ${h.target} | ${round(h.perSecond, 0)} | ${round(h.p50Ms)} | ${round(h.p99Ms)} | ${h.non2xx} |`);
+  lines.push(
+    `| ${h.target} | ${h.connections} | ${round(h.perSecond, 0)} | ${round(h.p50Ms)} | ${round(h.p99Ms)} | ${h.non2xx} |`,
+  );
 lines.push(
   "",
   "| relay | value |",

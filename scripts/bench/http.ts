@@ -4,14 +4,24 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startProcess } from "../process-runner.ts";
 
-export type HttpRow = { target: string; perSecond: number; p50Ms: number; p99Ms: number; non2xx: number; seconds: number };
+export type HttpRow = {
+  target: string;
+  connections: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  non2xx: number;
+  seconds: number;
+};
 
-const luaScript = `
+// Every sku is new: wrk's Lua starts its random numbers from the same seed in every run, so the run's own
+// prefix keeps a second run against the same database from hitting the first run's skus (409s).
+const luaScript = (run: string) => `
 local counter = 0
 setup = function(thread) thread:set("tid", tostring(math.random(1, 1000000000))) end
 request = function()
   counter = counter + 1
-  local body = '{"sku":"W' .. tid .. '-' .. counter .. '","name":"Bench","price":100}'
+  local body = '{"sku":"${run}-' .. tid .. '-' .. counter .. '","name":"Bench","price":100}'
   return wrk.format("POST", "/products", {["content-type"] = "application/json"}, body)
 end
 `;
@@ -22,9 +32,9 @@ function ms(value: string, unit: string): number {
 }
 
 /** Runs wrk and reads requests/s, p50, p99 and the non-2xx count from its report. */
-export function runWrk(url: string, seconds: number, connections: number): Omit<HttpRow, "target"> {
+export function runWrk(url: string, seconds: number, connections: number): Omit<HttpRow, "target" | "connections"> {
   const script = join(process.env.TMPDIR ?? "/tmp", `eventline-wrk-${process.pid}.lua`);
-  writeFileSync(script, luaScript);
+  writeFileSync(script, luaScript(`W${crypto.randomUUID().slice(0, 8)}`));
   const r = spawnSync("wrk", ["-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, url], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
   const out = r.stdout;
@@ -63,10 +73,14 @@ async function waitHealthy(url: string) {
   }
 }
 
+/**
+ * The API at each connection count (more connections fill bigger group-commit batches and cost latency),
+ * then the constant app at the first.
+ */
 export async function benchHttp(
   env: Record<string, string>,
   seconds: number,
-  connections: number,
+  connectionCounts: number[],
   freePort: () => number,
 ): Promise<HttpRow[]> {
   ensureWrk();
@@ -81,12 +95,17 @@ export async function benchHttp(
   try {
     await waitHealthy(`http://127.0.0.1:${apiPort}/health`);
     await waitHealthy(`http://127.0.0.1:${constPort}/`);
-    const rows: HttpRow[] = [];
-    rows.push({
+    const rows: HttpRow[] = connectionCounts.map((connections) => ({
       target: "eventline API: POST /products (validate, append, outbox)",
+      connections,
       ...runWrk(`http://127.0.0.1:${apiPort}`, seconds, connections),
+    }));
+    const connections = connectionCounts[0] ?? 64;
+    rows.push({
+      target: "same Hono app answering a constant",
+      connections,
+      ...runWrk(`http://127.0.0.1:${constPort}`, seconds, connections),
     });
-    rows.push({ target: "same Hono app answering a constant", ...runWrk(`http://127.0.0.1:${constPort}`, seconds, connections) });
     return rows;
   } finally {
     await api.stop("SIGTERM");

@@ -21,7 +21,11 @@ describe("the benchmark (smoke size)", () => {
     const json = JSON.parse(readFileSync(join(root, "bench-results", "smoke.json"), "utf8"));
     expect(json.smoke).toBe(true);
     expect(json.appends).toHaveLength(9);
-    expect(json.http.map((h: { non2xx: number }) => h.non2xx)).toEqual([0, 0]);
+    expect(json.http.map((h: { connections: number; non2xx: number }) => [h.connections, h.non2xx])).toEqual([
+      [64, 0],
+      [128, 0],
+      [64, 0],
+    ]);
     expect(json.relay.events).toBe(300);
     expect(json.readModel.map((r: { handler: string }) => r.handler)).toEqual([
       "set-based (handleBatch)",
