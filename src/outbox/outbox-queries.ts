@@ -3,8 +3,9 @@ import type { RecordedEvent } from "../core/messages.ts";
 import { type EventRow, toRecorded } from "../store/postgres-event-store.ts";
 
 /**
- * Takes the advisory lock of every candidate partition no other relay (or lane) holds, for this transaction only. The lock
- * space is per schema, so relays of different deployments in one database never block each other.
+ * Takes the advisory lock of every candidate partition no other relay (or lane) holds, for this transaction
+ * only. The lock space is per schema, so relays of different deployments in one database never block each
+ * other.
  *
  * The transaction commits without waiting for the WAL flush: if a crash loses it, the published rows come
  * back and are published again, which at-least-once delivery and the consumers' inboxes already allow.

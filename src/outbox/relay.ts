@@ -150,7 +150,7 @@ export function createRelay(options: RelayOptions): Relay {
         wakeup.beginRound();
         const handled = await runBatch(partitions);
         failuresInARow = 0;
-        if (handled >= options.batchSize || wakeup?.notifiedSince()) continue; // a backlog: drain it without sleeping
+        if (handled >= options.batchSize || wakeup.notifiedSince()) continue; // a backlog: drain it without sleeping
         await wakeup.sleep(broker.isConnected() ? options.pollMs : 250);
       } catch (error) {
         failuresInARow++;
