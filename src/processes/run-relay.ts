@@ -9,7 +9,8 @@ import { onShutdown, type ProcessContext, serveProbe } from "./process-kit.ts";
 /** The relay process: publishes the outbox, serves /health and /metrics on RELAY_METRICS_PORT. */
 export async function runRelay(ctx: ProcessContext): Promise<void> {
   const { config, log } = ctx;
-  // One connection per lane's transaction, and one for LISTEN.
+  // One connection per lane's transaction and one for the metrics' outbox queries; postgres.js gives LISTEN
+  // a connection of its own, outside this pool.
   const sql = connect(config.databaseUrl, {
     max: config.relay.lanes + 1,
     applicationName: "eventline-relay",
