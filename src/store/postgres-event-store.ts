@@ -379,12 +379,14 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
     },
 
     async readStream(streamId, opts = {}) {
+      // occurred_at keeps microseconds, envelopes and `until` milliseconds: "until T" takes in the whole
+      // millisecond T, so the state as of the time an event reports includes that event.
       const rows = await sql<EventRow[]>`
         select * from events
         where stream_id = ${streamId}
           and version >= ${opts.fromVersion ?? 1}
           ${opts.toVersion !== undefined ? sql`and version <= ${opts.toVersion}` : sql``}
-          ${opts.until ? sql`and occurred_at <= ${opts.until}` : sql``}
+          ${opts.until ? sql`and occurred_at < ${opts.until}::timestamptz + interval '1 millisecond'` : sql``}
         order by version`;
       return read(rows.map(toRecorded));
     },

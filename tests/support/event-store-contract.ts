@@ -165,6 +165,16 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
       expect((await loadState(store, counter, s, { at: between })).state.total).toBe(11);
     });
 
+    it("counts an event as of the millisecond its envelope reports, and not a millisecond before", async () => {
+      const s = stream();
+      const [event] = (await store.appendToStream(s, [added(7)])).events;
+      const reported = Date.parse(event?.occurredAt ?? "");
+      // The store may keep finer time than the envelope's milliseconds; asking for the reported time
+      // must still find the event, or a client could never ask for the state as of an event it saw.
+      expect(await store.readStream(s, { until: new Date(reported) })).toHaveLength(1);
+      expect(await store.readStream(s, { until: new Date(reported - 1) })).toHaveLength(0);
+    });
+
     it("handles a command by deciding on the loaded state and retries a lost race", async () => {
       const s = stream();
       const results = await Promise.all(
