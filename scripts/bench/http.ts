@@ -31,13 +31,30 @@ function ms(value: string, unit: string): number {
   return unit === "us" ? n / 1000 : unit === "s" ? n * 1000 : n;
 }
 
-/** Runs wrk and reads requests/s, p50, p99 and the non-2xx count from its report. */
-export function runWrk(url: string, seconds: number, connections: number): Omit<HttpRow, "target" | "connections"> {
+/**
+ * Runs wrk and reads requests/s, p50, p99 and the non-2xx count from its report. Asynchronously: the API
+ * under test writes its log to a pipe this process reads, and a wait that blocked the event loop would let
+ * that pipe fill and stall the API mid-measurement (at LOG_LEVEL=info it did: 55 req/s, then none).
+ */
+export async function runWrk(
+  url: string,
+  seconds: number,
+  connections: number,
+): Promise<Omit<HttpRow, "target" | "connections">> {
   const script = join(process.env.TMPDIR ?? "/tmp", `eventline-wrk-${process.pid}.lua`);
   writeFileSync(script, luaScript(`W${crypto.randomUUID().slice(0, 8)}`));
-  const r = spawnSync("wrk", ["-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, url], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
-  const out = r.stdout;
+  const wrk = Bun.spawn(["wrk", "-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, url], {
+    env: process.env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, err, status] = await Promise.all([new Response(wrk.stdout).text(), new Response(wrk.stderr).text(), wrk.exited]);
+  if (status !== 0) throw new Error(`wrk failed: ${err}`);
+  return { ...parseWrkReport(out), seconds };
+}
+
+/** The figures of a `wrk --latency` report. */
+export function parseWrkReport(out: string): Omit<HttpRow, "target" | "connections" | "seconds"> {
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const p50 = /\s50%\s+([\d.]+)(us|ms|s)/.exec(out);
   const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(out);
@@ -47,7 +64,6 @@ export function runWrk(url: string, seconds: number, connections: number): Omit<
     p50Ms: p50 ? ms(p50[1] as string, p50[2] as string) : 0,
     p99Ms: p99 ? ms(p99[1] as string, p99[2] as string) : 0,
     non2xx,
-    seconds,
   };
 }
 
@@ -95,16 +111,19 @@ export async function benchHttp(
   try {
     await waitHealthy(`http://127.0.0.1:${apiPort}/health`);
     await waitHealthy(`http://127.0.0.1:${constPort}/`);
-    const rows: HttpRow[] = connectionCounts.map((connections) => ({
-      target: "eventline API: POST /products (validate, append, outbox)",
-      connections,
-      ...runWrk(`http://127.0.0.1:${apiPort}`, seconds, connections),
-    }));
+    const rows: HttpRow[] = [];
+    for (const connections of connectionCounts) {
+      rows.push({
+        target: "eventline API: POST /products (validate, append, outbox)",
+        connections,
+        ...(await runWrk(`http://127.0.0.1:${apiPort}`, seconds, connections)),
+      });
+    }
     const connections = connectionCounts[0] ?? 64;
     rows.push({
       target: "same Hono app answering a constant",
       connections,
-      ...runWrk(`http://127.0.0.1:${constPort}`, seconds, connections),
+      ...(await runWrk(`http://127.0.0.1:${constPort}`, seconds, connections)),
     });
     return rows;
   } finally {
