@@ -34,7 +34,7 @@ function ms(value: string, unit: string): number {
 /**
  * Runs wrk and reads requests/s, p50, p99 and the non-2xx count from its report. Asynchronously: the API
  * under test writes its log to a pipe this process reads, and a wait that blocked the event loop would let
- * that pipe fill and stall the API mid-measurement (at LOG_LEVEL=info it did: 55 req/s, then none).
+ * that pipe fill and stall the API mid-measurement (a run of the API at LOG_LEVEL=info measured 55 req/s).
  */
 export async function runWrk(
   url: string,
