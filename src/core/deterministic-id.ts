@@ -1,9 +1,10 @@
+import { uuidText } from "./uuid-text.ts";
+
 /** A UUID-shaped id derived from a name: the same name always gives the same id (for retried steps). */
 export async function deterministicId(name: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(name)));
   const b = digest.slice(0, 16);
   b[6] = ((b[6] as number) & 0x0f) | 0x80; // version 8: custom
   b[8] = ((b[8] as number) & 0x3f) | 0x80; // RFC 4122 variant
-  const hex = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return uuidText(b);
 }

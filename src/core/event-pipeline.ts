@@ -3,6 +3,7 @@ import { IdempotencyError } from "./errors.ts";
 import type { EventMetadata, NewEvent, RecordedEvent } from "./messages.ts";
 import type { PersonalData } from "./personal-data.ts";
 import type { Upcasters } from "./upcasters.ts";
+import { uuidV7 } from "./uuid-v7.ts";
 
 /** An event ready to be written: id, metadata and sealed data settled, version and position still open. */
 export type PreparedEvent = {
@@ -19,7 +20,8 @@ export async function prepareEvents(request: AppendRequest, personalData?: Perso
   const fallbackId = crypto.randomUUID();
   const prepared: PreparedEvent[] = [];
   for (const event of request.events) {
-    const eventId = event.eventId ?? crypto.randomUUID();
+    // Time-ordered, so the store's unique index on event ids grows at one end (see uuidV7).
+    const eventId = event.eventId ?? uuidV7();
     const sealed = personalData ? await personalData.seal(event.type, event.data) : { data: event.data };
     prepared.push({
       eventId,

@@ -165,6 +165,14 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
       expect((await loadState(store, counter, s, { at: between })).state.total).toBe(11);
     });
 
+    it("gives events appended without an id time-ordered version-7 ids, later ones sorting after", async () => {
+      const [first] = (await store.appendToStream(stream(), [added(1)])).events;
+      await new Promise((r) => setTimeout(r, 2));
+      const [second] = (await store.appendToStream(stream(), [added(2)])).events;
+      expect(first?.eventId[14]).toBe("7");
+      expect((first?.eventId ?? "") < (second?.eventId ?? "")).toBe(true);
+    });
+
     it("counts an event as of the millisecond its envelope reports, and not a millisecond before", async () => {
       const s = stream();
       const [event] = (await store.appendToStream(s, [added(7)])).events;

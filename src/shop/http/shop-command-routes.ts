@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { NotFoundError } from "../../core/errors.ts";
 import type { EventStore } from "../../core/event-store.ts";
+import { uuidV7 } from "../../core/uuid-v7.ts";
 import { runCommand } from "../../http/run-command.ts";
 import { jsonOf } from "../../http/validate.ts";
 import type { ShopService } from "../shop-service.ts";
@@ -34,7 +35,7 @@ export function createShopCommandRoutes(deps: { shop: ShopService; store: EventS
   const created = (ids: Record<string, string>) => ({ store, status: 201 as const, ids });
 
   app.post("/products", commandDoc("catalog", "Add a product", 201), jsonOf(AddProductBody), (c) => {
-    const productId = crypto.randomUUID();
+    const productId = uuidV7();
     return runCommand(c, created({ productId }), (o) => shop.addProduct({ productId, ...c.req.valid("json") }, o));
   });
   app.post("/products/:productId/price", commandDoc("catalog", "Change a product's price"), jsonOf(ChangePriceBody), (c) => {
@@ -46,7 +47,7 @@ export function createShopCommandRoutes(deps: { shop: ShopService; store: EventS
     return runCommand(c, ok({ sku }), (o) => shop.receiveStock(sku, c.req.valid("json").quantity, o));
   });
   app.post("/customers", commandDoc("customers", "Register a customer", 201), jsonOf(RegisterCustomerBody), (c) => {
-    const customerId = crypto.randomUUID();
+    const customerId = uuidV7();
     return runCommand(c, created({ customerId }), (o) => shop.registerCustomer({ customerId, ...c.req.valid("json") }, o));
   });
   app.post("/customers/:customerId/email", commandDoc("customers", "Change a customer's email"), jsonOf(ChangeEmailBody), (c) => {
@@ -58,7 +59,7 @@ export function createShopCommandRoutes(deps: { shop: ShopService; store: EventS
     return runCommand(c, ok({ customerId }), (o) => shop.forgetCustomer(customerId, o));
   });
   app.post("/orders", commandDoc("orders", "Create a draft order", 201), jsonOf(CreateOrderBody), (c) => {
-    const orderId = crypto.randomUUID();
+    const orderId = uuidV7();
     return runCommand(c, created({ orderId }), (o) =>
       shop.createOrder({ orderId, customerId: c.req.valid("json").customerId }, o),
     );
