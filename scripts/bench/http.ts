@@ -44,6 +44,7 @@ export async function runWrk(
   const script = join(process.env.TMPDIR ?? "/tmp", `eventline-wrk-${process.pid}.lua`);
   writeFileSync(script, luaScript(`W${crypto.randomUUID().slice(0, 8)}`));
   const wrk = Bun.spawn(["wrk", "-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, url], {
+    // The environment as it is now, PATH included (Bun.spawn would otherwise look wrk up in the one it started with).
     env: process.env,
     stdout: "pipe",
     stderr: "pipe",

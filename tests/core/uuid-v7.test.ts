@@ -29,5 +29,7 @@ describe("time-ordered ids", () => {
     expect(id).toMatch(UUID);
     expect(id[14]).toBe("8");
     expect(await deterministicId("saga-1#charge")).toBe(id);
+    // What the implementation before the shared formatting gave for this name.
+    expect(id).toBe("4340cd54-0482-87fb-8802-13dfebe9867e");
   });
 });

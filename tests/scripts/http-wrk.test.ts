@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseWrkReport, runWrk } from "../../scripts/bench/http.ts";
 
-// The tail of a real `wrk --latency` report, with each time unit wrk uses.
+// Shaped like a `wrk --latency` report (figures made up), with each time unit wrk prints.
 const report = `Running 10s test @ http://127.0.0.1:4000
   2 threads and 64 connections
   Latency Distribution
