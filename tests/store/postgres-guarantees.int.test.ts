@@ -234,6 +234,23 @@ describe("the Postgres event store", () => {
     expect(await counts(taken)).toEqual({ events: 1, outbox: 1 });
   });
 
+  it("keeps stream ids, types and data holding control characters whole when batched with plain appends", async () => {
+    // The batch packs columns with \x1f between values and \x1e for NULL; names holding them must not split.
+    const odd = [`odd\x1f${crypto.randomUUID()}`, `odd\x1e${crypto.randomUUID()}`, `odd-${crypto.randomUUID()}`];
+    const types = ["Added\x1fTwice", "Added\x1e", "Added"];
+    const plain = Array.from({ length: 20 }, () => stream());
+    const results = await Promise.all([
+      ...odd.map((s, i) => store.appendToStream(s, [{ type: types[i]!, data: { note: "a\x1fb\x1ec" } }])),
+      ...plain.map((s) => store.appendToStream(s, [added(1)], { expectedVersion: "no_stream" })),
+    ]);
+    expect(results.map((r) => [r.streamId, r.version])).toEqual([...odd, ...plain].map((s) => [s, 1]));
+    for (const [i, s] of odd.entries()) {
+      const [event] = await store.readStream(s);
+      expect([event?.streamId, event?.type, event?.data]).toEqual([s, types[i], { note: "a\x1fb\x1ec" }]);
+    }
+    for (const s of plain) expect(await counts(s)).toEqual({ events: 1, outbox: 1 });
+  });
+
   it("applies migrations once when several processes start at the same time", async () => {
     const schema = `m_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
     const admin = connect(db.url, { max: 1 });
