@@ -90,6 +90,9 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
   const keys = options.keys ?? createPostgresKeyStore(sql);
   const personalData = options.personalData ? createPersonalData(options.personalData, keys) : undefined;
   const read = (events: RecordedEvent[]) => finishRead(events, personalData, upcasters);
+  // Without sealed fields or upcasters an append's results are final as written: no promise per result.
+  const finish = (results: AppendResult[]) =>
+    !personalData && !upcasters ? results : Promise.all(results.map(async (r) => ({ ...r, events: await read(r.events) })));
 
   async function writeStream(tx: TransactionSql, request: AppendRequest, prepared: PreparedEvent[]) {
     const n = prepared.length;
@@ -335,6 +338,16 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
         return new ConcurrencyError(r.stream_id, expected, r.actual);
       }
       if (r.status === "id_reused") return new IdempotencyError("event ids of this append were already used by another append");
+      // Written events come back in the order of the call's events (the caller has the rest of each
+      // envelope); a replay's stored events come whole and carry their stream.
+      if (r.events.every((e) => "p" in e)) {
+        let k = 0;
+        return call.requests.map((request, i) => {
+          const events = (call.prepared[i] ?? []).map((p) => envelope(request.streamId, p, r.events[k++] as Written));
+          const last = events[events.length - 1] as RecordedEvent;
+          return { streamId: request.streamId, version: last.version, position: last.position, events };
+        });
+      }
       const prepared = call.prepared.flatMap((events, i) =>
         events.map((p) => ({ p, streamId: call.requests[i]?.streamId as string })),
       );
@@ -343,21 +356,23 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
         r.events.map((e, k) => {
           if (!("p" in e)) return fromBatch(e);
           const mine = prepared[k] as (typeof prepared)[number];
-          return {
-            eventId: mine.p.eventId,
-            streamId: mine.streamId,
-            version: e.v,
-            position: e.p,
-            type: mine.p.type,
-            schemaVersion: mine.p.schemaVersion,
-            data: mine.p.data,
-            metadata: mine.p.metadata,
-            occurredAt: new Date(e.t).toISOString(),
-          };
+          return envelope(mine.streamId, mine.p, e);
         }),
       );
     });
   }
+
+  const envelope = (streamId: string, p: PreparedEvent, e: Written): RecordedEvent => ({
+    eventId: p.eventId,
+    streamId,
+    version: e.v,
+    position: e.p,
+    type: p.type,
+    schemaVersion: p.schemaVersion,
+    data: p.data,
+    metadata: p.metadata,
+    occurredAt: new Date(e.t).toISOString(),
+  });
 
   // Two flushes at once let Postgres work on one batch while the next is gathered and sent. On the 2-core
   // machine, 256 concurrent one-event appends (migration 010's function, the batcher sharing each turn's
@@ -375,13 +390,12 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
       }
       const prepared = await Promise.all(requests.map((r) => prepareEvents(r, personalData)));
       const ids = prepared.flat().map((p) => p.eventId);
-      if (new Set(ids).size !== ids.length) throw new TypeError("an event id appears twice in one append");
+      if (ids.length > 1 && new Set(ids).size !== ids.length) throw new TypeError("an event id appears twice in one append");
       let results: AppendResult[];
       // An idempotency record's answer is computed here in TypeScript, so those appends keep their own
       // transaction; the rest share one with whatever else is being appended at the same time.
       if (options.groupCommit !== false && !appendOptions.idempotency) {
-        results = await batcher.submit({ requests, prepared });
-        return Promise.all(results.map(async (r) => ({ ...r, events: await read(r.events) })));
+        return finish(await batcher.submit({ requests, prepared }));
       }
       try {
         results = await appendOnce(requests, prepared, appendOptions);
@@ -390,7 +404,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
         if ((error as { constraint_name?: string }).constraint_name !== "events_event_id_unique") throw error;
         results = await appendOnce(requests, prepared, appendOptions);
       }
-      return Promise.all(results.map(async (r) => ({ ...r, events: await read(r.events) })));
+      return finish(results);
     },
 
     async appendToStream(streamId, events, opts = {}) {

@@ -122,6 +122,23 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
       expect(both.map((r) => r.version)).toEqual([1, 3]);
     });
 
+    it("answers each request of one append with its own events, also when two requests name one stream", async () => {
+      const a = stream();
+      const b = stream();
+      const results = await store.append([
+        { streamId: a, expectedVersion: "any", events: [added(1), added(2)] },
+        { streamId: b, expectedVersion: "any", events: [added(3)] },
+        { streamId: a, expectedVersion: "any", events: [added(4)] },
+      ]);
+      const amounts = results.map((r) => r.events.map((e) => (e.data as { amount: number }).amount));
+      expect(amounts).toEqual([[1, 2], [3], [4]]);
+      expect(results.map((r) => [r.streamId, r.version])).toEqual([
+        [a, 2],
+        [b, 1],
+        [a, 3],
+      ]);
+    });
+
     it("rejects an append with no events or no stream id", async () => {
       await expect(store.appendToStream(stream(), [])).rejects.toThrow("at least one event");
       await expect(store.appendToStream("", [added(1)])).rejects.toThrow("streamId");
