@@ -1,22 +1,23 @@
-import { uuidText } from "./uuid-text.ts";
-
 /**
  * A version-7 UUID (RFC 9562): the Unix time in milliseconds in the first 48 bits, random bits after.
  * Ids made one after another land next to each other in a B-tree index, where random (version-4) ids
  * touch a random page of the index per insert; the event store's unique index on event ids and the
  * consumers' inbox keys are such indexes.
+ *
+ * Built on a version-4 UUID from `crypto.randomUUID` (native in every runtime we run on): its first 48 bits
+ * give way to the time and its version digit becomes 7; its variant and the other 74 random bits are
+ * already what version 7 asks for. Filling 16 bytes and formatting them in JavaScript took half as long
+ * again (about 300 ns against 190-200 per id under Bun, 500k ids), and every event the store writes needs one.
  */
+let lastMs = -1;
+let lastPrefix = "";
+
 export function uuidV7(now: number = Date.now()): string {
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  const high = Math.floor(now / 2 ** 32);
-  const low = now % 2 ** 32;
-  b[0] = (high >>> 8) & 0xff;
-  b[1] = high & 0xff;
-  b[2] = (low >>> 24) & 0xff;
-  b[3] = (low >>> 16) & 0xff;
-  b[4] = (low >>> 8) & 0xff;
-  b[5] = low & 0xff;
-  b[6] = ((b[6] as number) & 0x0f) | 0x70; // version 7
-  b[8] = ((b[8] as number) & 0x3f) | 0x80; // RFC 9562 variant
-  return uuidText(b);
+  if (now !== lastMs) {
+    const hex = now.toString(16).padStart(12, "0");
+    lastPrefix = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7`;
+    lastMs = now;
+  }
+  // "xxxxxxxx-xxxx-4xxx-…": everything after the version digit stays.
+  return lastPrefix + crypto.randomUUID().slice(15);
 }
