@@ -1,5 +1,6 @@
 import type { AppendRequest, AppendResult } from "./event-store.ts";
 import { IdempotencyError } from "./errors.ts";
+import { isExpectedVersion } from "./expected-version.ts";
 import type { EventMetadata, NewEvent, RecordedEvent } from "./messages.ts";
 import type { PersonalData } from "./personal-data.ts";
 import type { Upcasters } from "./upcasters.ts";
@@ -81,5 +82,10 @@ export function assertAppendRequest(request: AppendRequest): void {
   }
   if (!Array.isArray(request.events) || request.events.length === 0) {
     throw new TypeError(`append to ${request.streamId} needs at least one event`);
+  }
+  if (!isExpectedVersion(request.expectedVersion)) {
+    throw new TypeError(
+      `expectedVersion of ${request.streamId} must be "any", "no_stream", "stream_exists" or a version number, got ${String(request.expectedVersion)}`,
+    );
   }
 }

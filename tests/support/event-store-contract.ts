@@ -144,6 +144,16 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
       await expect(store.appendToStream("", [added(1)])).rejects.toThrow("streamId");
     });
 
+    it("refuses an expected version that is no version, writing nothing", async () => {
+      const s = stream();
+      for (const bad of ["latest", "1", -1, 1.5, null]) {
+        await expect(store.append([{ streamId: s, events: [added(1)], expectedVersion: bad as never }])).rejects.toThrow(
+          "expectedVersion",
+        );
+      }
+      expect(await store.streamVersion(s)).toBe(0);
+    });
+
     it("reads a slice of a stream between versions", async () => {
       const s = stream();
       await store.appendToStream(s, [added(1), added(2), added(3), added(4)]);
