@@ -65,8 +65,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * an empty string as no element at all), goes to the general function instead.
  */
 const PACK = { separator: "\x1f", null: "\x1e" } as const;
-const UNPACKABLE = /[\x1e\x1f]/;
-const packable = (text: string) => text.length > 0 && !UNPACKABLE.test(text);
+const packable = (text: string) => text.length > 0 && !text.includes(PACK.separator) && !text.includes(PACK.null);
 
 /** A row of `events` as the envelope callers see. */
 export function toRecorded(r: EventRow): RecordedEvent {
