@@ -2,13 +2,19 @@
 import { getPostgreSQLEventStore } from "@event-driven-io/emmett-postgresql";
 import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
 import { connect } from "../../src/store/connect.ts";
-import { type Measured, runAlternating } from "./measure.ts";
+import { type Measured, runAlternatingFor } from "./measure.ts";
 
 export type AppendRow = { path: string; concurrency: number } & Measured;
 
 const event = (i: number) => ({ type: "BenchEvent", data: { i, note: "one event per command, plus its outbox row" } });
 
-export async function benchAppends(url: string, counts: Record<number, number>, rounds = 2): Promise<AppendRow[]> {
+/** Each contender, at each concurrency, runs `secondsPerRound` in each of `rounds` alternating rounds. */
+export async function benchAppends(
+  url: string,
+  secondsPerRound: number,
+  concurrencies: number[] = [1, 16, 256],
+  rounds = 2,
+): Promise<AppendRow[]> {
   const rows: AppendRow[] = [];
   const sql = connect(url, { max: 32 });
   const store = createPostgresEventStore({ sql, notifyChannel: "bench_outbox" });
@@ -34,11 +40,11 @@ export async function benchAppends(url: string, counts: Record<number, number>, 
           insert into bench_outbox select position from e`,
     ],
   ];
-  for (const [c, total] of Object.entries(counts).map(([c, t]) => [Number(c), t] as const)) {
-    const measured = await runAlternating(
+  for (const c of concurrencies) {
+    const measured = await runAlternatingFor(
       paths.map(([, op]) => op(c)),
       c,
-      total,
+      secondsPerRound,
       rounds,
     );
     for (const [k, [path]] of paths.entries()) rows.push({ path, concurrency: c, ...(measured[k] as Measured) });

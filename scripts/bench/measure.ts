@@ -41,25 +41,49 @@ export async function runConcurrent(concurrency: number, total: number, op: (i: 
 }
 
 /**
- * Measures several contenders in alternating rounds (A, B, C, A, B, C, …), `total` operations each in all,
- * so a slow spell of a shared machine falls on all of them instead of on whichever ran at that moment.
+ * Runs `op` on `concurrency` workers until `seconds` have passed (no new operation starts after that), with
+ * indices from `from` on; its latencies and the seconds it took.
  */
-export async function runAlternating(
+async function timeConcurrentFor(concurrency: number, seconds: number, op: (i: number) => Promise<unknown>, from = 0) {
+  const latencies: number[] = [];
+  let next = from;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const i = next++;
+        const t = performance.now();
+        await op(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { latencies, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * Measures several contenders in alternating rounds (A, B, C, A, B, C, …), so a slow spell of a shared
+ * machine falls on all of them instead of on whichever ran at that moment. Every contender runs for the
+ * same time in each round, not the same count:
+ * a fast contender's rounds are then as long as a slow one's, so a slow spell of the machine weighs on both
+ * alike. (With equal counts, eventline's rounds at concurrency 256 lasted about half a second against
+ * Emmett's six, and one slow half second decided the ratio.) Each contender's indices never repeat.
+ */
+export async function runAlternatingFor(
   contenders: ((i: number) => Promise<unknown>)[],
   concurrency: number,
-  total: number,
+  secondsPerRound: number,
   rounds: number,
 ): Promise<Measured[]> {
   const sums = contenders.map(() => ({ latencies: [] as number[], seconds: 0 }));
-  let from = 0;
-  for (const size of splitIntoRounds(total, rounds)) {
+  for (let r = 0; r < rounds; r++) {
     for (const [k, op] of contenders.entries()) {
-      const { latencies, seconds } = await timeConcurrent(concurrency, size, op, from);
       const sum = sums[k] as (typeof sums)[number];
+      const { latencies, seconds } = await timeConcurrentFor(concurrency, secondsPerRound, op, sum.latencies.length);
       sum.latencies.push(...latencies);
       sum.seconds += seconds;
     }
-    from += size;
   }
   return sums.map((s) => summarize(s.latencies, s.seconds));
 }
