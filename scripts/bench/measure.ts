@@ -17,41 +17,17 @@ export function summarize(latencies: number[], seconds: number): Measured {
   };
 }
 
-/** Runs `op` for i = from … from + total - 1 on `concurrency` workers; its latencies and the seconds it took. */
-async function timeConcurrent(concurrency: number, total: number, op: (i: number) => Promise<unknown>, from = 0) {
-  const latencies: number[] = [];
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        const i = from + next++;
-        const t = performance.now();
-        await op(i);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  return { latencies, seconds: (performance.now() - started) / 1000 };
-}
-
-export async function runConcurrent(concurrency: number, total: number, op: (i: number) => Promise<unknown>): Promise<Measured> {
-  const { latencies, seconds } = await timeConcurrent(concurrency, total, op);
-  return summarize(latencies, seconds);
-}
-
 /**
- * Runs `op` on `concurrency` workers until `seconds` have passed (no new operation starts after that), with
- * indices from `from` on; its latencies and the seconds it took.
+ * Runs `op` on `concurrency` workers, with indices counting up from `from`, while `more(i)` holds for the
+ * next index i; its latencies and the seconds it took.
  */
-async function timeConcurrentFor(concurrency: number, seconds: number, op: (i: number) => Promise<unknown>, from = 0) {
+async function timeWorkers(concurrency: number, op: (i: number) => Promise<unknown>, more: (i: number) => boolean, from = 0) {
   const latencies: number[] = [];
   let next = from;
   const started = performance.now();
-  const deadline = started + seconds * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
+      while (more(next)) {
         const i = next++;
         const t = performance.now();
         await op(i);
@@ -62,13 +38,18 @@ async function timeConcurrentFor(concurrency: number, seconds: number, op: (i: n
   return { latencies, seconds: (performance.now() - started) / 1000 };
 }
 
+/** `op` for i = 0 … total - 1 on `concurrency` workers. */
+export async function runConcurrent(concurrency: number, total: number, op: (i: number) => Promise<unknown>): Promise<Measured> {
+  const { latencies, seconds } = await timeWorkers(concurrency, op, (i) => i < total);
+  return summarize(latencies, seconds);
+}
+
 /**
  * Measures several contenders in alternating rounds (A, B, C, A, B, C, …), so a slow spell of a shared
- * machine falls on all of them instead of on whichever ran at that moment. Every contender runs for the
- * same time in each round, not the same count:
- * a fast contender's rounds are then as long as a slow one's, so a slow spell of the machine weighs on both
- * alike. (With equal counts, eventline's rounds at concurrency 256 lasted about half a second against
- * Emmett's six, and one slow half second decided the ratio.) Each contender's indices never repeat.
+ * machine falls on all of them instead of on whichever ran at that moment. In each round every contender
+ * runs for the same time (no operation starts after it), not the same count: with equal counts,
+ * eventline's rounds at concurrency 256 lasted about half a second against Emmett's six, and one slow half
+ * second decided the ratio. A contender's indices never repeat across its rounds.
  */
 export async function runAlternatingFor(
   contenders: ((i: number) => Promise<unknown>)[],
@@ -80,7 +61,8 @@ export async function runAlternatingFor(
   for (let r = 0; r < rounds; r++) {
     for (const [k, op] of contenders.entries()) {
       const sum = sums[k] as (typeof sums)[number];
-      const { latencies, seconds } = await timeConcurrentFor(concurrency, secondsPerRound, op, sum.latencies.length);
+      const deadline = performance.now() + secondsPerRound * 1000;
+      const { latencies, seconds } = await timeWorkers(concurrency, op, () => performance.now() < deadline, sum.latencies.length);
       sum.latencies.push(...latencies);
       sum.seconds += seconds;
     }
