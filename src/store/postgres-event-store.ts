@@ -173,10 +173,19 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
   const fromBatch = (e: BatchEvent): RecordedEvent =>
     toRecorded({ ...e, transaction_id: "", occurred_at: new Date(e.occurred_at) });
 
-  /** Splits a call's events back into one result per request, in request order. */
+  /**
+   * Splits a call's events back into one result per request, in request order: each request takes as many
+   * of its stream's events, in stream order, as it appended (two requests may name one stream).
+   */
   function resultsOf(call: Call, events: RecordedEvent[]): AppendResult[] {
-    return call.requests.map((r) => {
-      const mine = events.filter((e) => e.streamId === r.streamId);
+    const byStream = new Map<string, RecordedEvent[]>();
+    for (const e of events) {
+      const list = byStream.get(e.streamId);
+      if (list) list.push(e);
+      else byStream.set(e.streamId, [e]);
+    }
+    return call.requests.map((r, i) => {
+      const mine = (byStream.get(r.streamId) ?? []).splice(0, call.prepared[i]?.length ?? 0);
       const last = mine[mine.length - 1] as RecordedEvent;
       return { streamId: r.streamId, version: last.version, position: last.position, events: mine };
     });
@@ -337,8 +346,8 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
         return new ConcurrencyError(r.stream_id, expected, r.actual);
       }
       if (r.status === "id_reused") return new IdempotencyError("event ids of this append were already used by another append");
-      // Written events come back in the order of the call's events (the caller has the rest of each
-      // envelope); a replay's stored events come whole and carry their stream.
+      // The common case, without resultsOf's grouping: written events come back in the order of the
+      // call's events (the caller has the rest of each envelope). A replay's stored events come whole.
       if (r.events.every((e) => "p" in e)) {
         let k = 0;
         return call.requests.map((request, i) => {

@@ -137,6 +137,15 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
         [b, 1],
         [a, 3],
       ]);
+      // Appended again with the same ids it is a replay, answered request by request all the same.
+      const again = await store.append(
+        results.map((r) => ({
+          streamId: r.streamId,
+          expectedVersion: "any" as const,
+          events: r.events.map((e) => ({ type: e.type, data: e.data, eventId: e.eventId })),
+        })),
+      );
+      expect(again.map((r) => r.events.map((e) => e.eventId))).toEqual(results.map((r) => r.events.map((e) => e.eventId)));
     });
 
     it("rejects an append with no events or no stream id", async () => {
