@@ -27,6 +27,11 @@ describe("the benchmark (smoke size)", () => {
       [64, 0],
     ]);
     expect(json.relay.events).toBe(300);
+    expect(json.relay.roundRatios).toHaveLength(3);
+    expect(Object.keys(json.machineLoad)).toEqual(["appends", "http", "relay", "read model", "rebuild", "snapshots"]);
+    expect(json.targets).toHaveLength(10);
+    expect(json.targets.every((t: { met: unknown }) => typeof t.met === "boolean")).toBe(true);
+    expect(out).toContain("| target (smoke run: no verdict) | measured | met |");
     expect(json.readModel.map((r: { handler: string }) => r.handler)).toEqual([
       "set-based (handleBatch)",
       "one upsert per event",

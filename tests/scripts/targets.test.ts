@@ -1,0 +1,101 @@
+import { describe, expect, it } from "bun:test";
+import { type BenchResults, checkTargets } from "../../scripts/bench/targets.ts";
+
+const measured = { ops: 1, seconds: 1, p50Ms: 1 };
+function results(over: Partial<BenchResults> = {}): BenchResults {
+  return {
+    appends: [
+      { path: "eventline appendToStream (group commit)", concurrency: 256, perSecond: 45_000, p99Ms: 12, ...measured },
+      { path: "emmett-postgresql 0.42 appendToStream", concurrency: 256, perSecond: 4_000, p99Ms: 180, ...measured },
+      { path: "eventline appendToStream (group commit)", concurrency: 16, perSecond: 1_000, p99Ms: 90, ...measured },
+    ],
+    http: [
+      { target: "eventline API: POST /products", connections: 64, perSecond: 9_000, p50Ms: 6, p99Ms: 20, non2xx: 0, seconds: 15 },
+      {
+        target: "eventline API: POST /products",
+        connections: 128,
+        perSecond: 11_000,
+        p50Ms: 11,
+        p99Ms: 40,
+        non2xx: 0,
+        seconds: 15,
+      },
+      {
+        target: "same Hono app answering a constant",
+        connections: 64,
+        perSecond: 60_000,
+        p50Ms: 1,
+        p99Ms: 3,
+        non2xx: 0,
+        seconds: 15,
+      },
+    ],
+    relay: {
+      events: 60_000,
+      relayPerSecond: 20_000,
+      amqplibPerSecond: 21_000,
+      ratio: 0.95,
+      roundRatios: [0.95],
+      idleP50Ms: 2,
+      idleP99Ms: 6,
+    },
+    readModel: [
+      { handler: "set-based (handleBatch)", rate: 1_000, seconds: 15, p50Ms: 4, p99Ms: 30, highestSustainedRate: 4_000 },
+    ],
+    rebuild: [
+      { handler: "set-based (handleBatch)", events: 1_000_000, seconds: 8, perSecond: 125_000 },
+      { handler: "one upsert per event", events: 100_000, seconds: 16, perSecond: 6_250 },
+    ],
+    snapshots: [{ events: 10_000, withoutMs: 38, withMs: 0.25, eventsReadWith: 0 }],
+    ...over,
+  };
+}
+const verdict = (r: BenchResults, starts: string) => checkTargets(r).find((t) => t.target.startsWith(starts))?.met;
+
+describe("the benchmark's target check", () => {
+  it("meets every target with a run that holds them all", () => {
+    const checks = checkTargets(results());
+    expect(checks.length).toBe(9);
+    expect(checks.filter((t) => !t.met)).toEqual([]);
+  });
+
+  it("misses the Emmett ratio at 9.9x, judged at concurrency 256 only", () => {
+    const r = results();
+    r.appends[1] = { ...(r.appends[1] as BenchResults["appends"][number]), perSecond: 4_546 };
+    expect(verdict(r, "appends at concurrency 256: at least 10x")).toBe(false);
+    expect(verdict(results(), "appends at concurrency 256: p99")).toBe(true);
+  });
+
+  it("meets HTTP when one connection count holds both halves, and names the count that missed", () => {
+    const r = results();
+    r.http[0] = { ...(r.http[0] as BenchResults["http"][number]), perSecond: 7_400 };
+    const http = checkTargets(r).find((t) => t.target.startsWith("HTTP"));
+    expect(http?.met).toBe(true);
+    expect(http?.measured).toContain("64 conns 7.4k/s p99 20.0 ms (miss)");
+  });
+
+  it("misses HTTP when no count holds both throughput and p99, or when requests failed", () => {
+    const slow = results();
+    slow.http = slow.http.map((h) => (h.target.startsWith("eventline") ? { ...h, p99Ms: 51 } : h));
+    expect(verdict(slow, "HTTP")).toBe(false);
+    const failing = results();
+    failing.http = failing.http.map((h) => ({ ...h, non2xx: 3 }));
+    expect(verdict(failing, "HTTP")).toBe(false);
+  });
+
+  it("judges the rebuild over the largest log, not the fastest", () => {
+    const r = results();
+    r.rebuild = [
+      { handler: "set-based (handleBatch)", events: 1_000_000, seconds: 25, perSecond: 40_000 },
+      { handler: "one upsert per event", events: 100_000, seconds: 1, perSecond: 100_000 },
+    ];
+    expect(verdict(r, "rebuild")).toBe(false);
+  });
+
+  it("misses the relay at 89% and the snapshot load at 5.1 ms", () => {
+    expect(verdict(results({ relay: { ...results().relay, ratio: 0.89 } }), "relay: at least 90%")).toBe(false);
+    expect(verdict(results({ snapshots: [{ events: 10_000, withoutMs: 38, withMs: 5.1, eventsReadWith: 0 }] }), "10,000")).toBe(
+      false,
+    );
+  });
+});
