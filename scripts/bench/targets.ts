@@ -49,7 +49,8 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   }
 
   add("relay: at least 90% of plain amqplib", `${Math.round(r.relay.ratio * 100)}%`, r.relay.ratio >= 0.9);
-  add("relay: idle commit→confirm p99 at most 20 ms", ms(r.relay.idleP99Ms), r.relay.idleP99Ms <= 20);
+  // Measured to delivery at a consumer: a stricter end point than the issue's confirm, never a kinder one.
+  add("relay: idle p99 at most 20 ms (commit→delivered)", ms(r.relay.idleP99Ms), r.relay.idleP99Ms <= 20);
 
   for (const m of r.readModel.filter((m) => m.rate === 1_000)) {
     add(`commit→read model (${m.handler}) at 1k/s: p99 at most 100 ms`, ms(m.p99Ms), m.p99Ms <= 100);
