@@ -61,8 +61,14 @@ export function replayOf(request: AppendRequest, found: RecordedEvent[]): Append
       streamId: request.streamId,
     });
   }
-  const last = found[found.length - 1] as RecordedEvent;
-  return { streamId: request.streamId, version: last.version, position: last.position, events: found };
+  return appendResult(request.streamId, found);
+}
+
+/** An append's answer for one stream: the stream's version and position are those of its last event. */
+export function appendResult(streamId: string, events: RecordedEvent[]): AppendResult {
+  const last = events[events.length - 1];
+  if (!last) throw new Error(`an append to ${streamId} answered no events`);
+  return { streamId, version: last.version, position: last.position, events };
 }
 
 /** What both stores do after reading: open personal fields (or redact them) and upcast to the newest shape. */

@@ -1,5 +1,6 @@
 import type { Decider } from "./decider.ts";
 import { deterministicId } from "./deterministic-id.ts";
+import { appendResult } from "./event-pipeline.ts";
 import type { KeyedMutex } from "./keyed-mutex.ts";
 import { ConcurrencyError } from "./errors.ts";
 import type { EventStore, IdempotencyRequest } from "./event-store.ts";
@@ -46,7 +47,7 @@ export async function handleCommand<C extends Command, E extends Event, S>(
   if (options.idempotencyKey) {
     const earlier = await store.findEvents(await idsFor(options.idempotencyKey, 32));
     const last = earlier[earlier.length - 1];
-    if (last) return { streamId: last.streamId, version: last.version, position: last.position, events: earlier };
+    if (last) return appendResult(last.streamId, earlier);
   }
   for (let attempt = 1; ; attempt++) {
     const loaded = await loadState(store, decider, streamId);

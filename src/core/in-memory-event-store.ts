@@ -7,7 +7,7 @@ import {
   type ReadAllOptions,
   type Snapshot,
 } from "./event-store.ts";
-import { assertAppendRequest, finishRead, prepareEvents, replayOf } from "./event-pipeline.ts";
+import { appendResult, assertAppendRequest, finishRead, prepareEvents, replayOf } from "./event-pipeline.ts";
 import { IdempotencyKeyTaken } from "./errors.ts";
 import { assertExpectedVersion } from "./expected-version.ts";
 import { streamCategory, type RecordedEvent } from "./messages.ts";
@@ -97,8 +97,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
           byId.set(row.eventId, row);
           written.push(strip(row));
         }
-        const last = written[written.length - 1] as RecordedEvent;
-        out.push({ streamId: r.streamId, version: last.version, position: last.position, events: written });
+        out.push(appendResult(r.streamId, written));
       }
       if (record) idempotency.set(record.key, { key: record.key, fingerprint: record.fingerprint, ...record.respond(out) });
       // Reading back (decrypting, upcasting) is async, so it happens only after every write is done.

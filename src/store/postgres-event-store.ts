@@ -1,5 +1,12 @@
 import type { Sql, TransactionSql } from "postgres";
-import { assertAppendRequest, finishRead, prepareEvents, replayOf, type PreparedEvent } from "../core/event-pipeline.ts";
+import {
+  appendResult,
+  assertAppendRequest,
+  finishRead,
+  prepareEvents,
+  replayOf,
+  type PreparedEvent,
+} from "../core/event-pipeline.ts";
 import {
   type AppendOptions,
   type AppendRequest,
@@ -152,9 +159,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
       const results = requests.map((r, i) => {
         const replay = replays.get(i);
         if (replay) return replay;
-        const rows = rowsByRequest.get(i) ?? [];
-        const last = rows[rows.length - 1] as EventRow;
-        return { streamId: r.streamId, version: last.version, position: last.position, events: rows.map(toRecorded) };
+        return appendResult(r.streamId, (rowsByRequest.get(i) ?? []).map(toRecorded));
       });
       const record = options.idempotency;
       if (record) {
@@ -184,11 +189,9 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
       if (list) list.push(e);
       else byStream.set(e.streamId, [e]);
     }
-    return call.requests.map((r, i) => {
-      const mine = (byStream.get(r.streamId) ?? []).splice(0, call.prepared[i]?.length ?? 0);
-      const last = mine[mine.length - 1] as RecordedEvent;
-      return { streamId: r.streamId, version: last.version, position: last.position, events: mine };
-    });
+    return call.requests.map((r, i) =>
+      appendResult(r.streamId, (byStream.get(r.streamId) ?? []).splice(0, call.prepared[i]?.length ?? 0)),
+    );
   }
 
   /**
@@ -350,11 +353,12 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
       // call's events (the caller has the rest of each envelope). A replay's stored events come whole.
       if (r.events.every((e) => "p" in e)) {
         let k = 0;
-        return call.requests.map((request, i) => {
-          const events = (call.prepared[i] ?? []).map((p) => envelope(request.streamId, p, r.events[k++] as Written));
-          const last = events[events.length - 1] as RecordedEvent;
-          return { streamId: request.streamId, version: last.version, position: last.position, events };
-        });
+        return call.requests.map((request, i) =>
+          appendResult(
+            request.streamId,
+            (call.prepared[i] ?? []).map((p) => envelope(request.streamId, p, r.events[k++] as Written)),
+          ),
+        );
       }
       const prepared = call.prepared.flatMap((events, i) =>
         events.map((p) => ({ p, streamId: call.requests[i]?.streamId as string })),
