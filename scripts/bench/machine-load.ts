@@ -60,7 +60,7 @@ function readTicks(): CpuTicks | null {
 
 /**
  * Runs `section` and answers its result with the machine's load meanwhile, sampled every `everyMs` (null
- * off Linux). Reading /proc/stat a few times a second costs the sections nothing measurable.
+ * off Linux).
  */
 export async function withMachineLoad<T>(section: () => Promise<T>, everyMs = 500): Promise<[T, MachineLoad | null]> {
   const first = readTicks();

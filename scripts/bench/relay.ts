@@ -71,7 +71,6 @@ export async function benchRelay(
   let plainSent = 0;
   // Each counted round's relay rate over its plain rate: the spread the total's ratio hides.
   const roundRatios: number[] = [];
-  let roundRelaySeconds = 0;
   // A first, shorter round warms both sides up and is not counted: the first relay round of a process
   // spent 46 µs of CPU per message against 22-32 in the rounds after it (JIT, the channel's first use).
   const warmUp = Math.min(2_000, Math.ceil(events / 10));
@@ -96,7 +95,7 @@ export async function benchRelay(
     const confirmed = async () => (await metrics.published.get()).values[0]?.value ?? 0;
     while ((await confirmed()) < perRound) await new Promise((r) => setTimeout(r, 5));
     while ((await outboxStatus(sql)).depth > 0) await new Promise((r) => setTimeout(r, 5));
-    roundRelaySeconds = (performance.now() - started) / 1000;
+    const roundRelaySeconds = (performance.now() - started) / 1000;
     if (counted) {
       relaySeconds += roundRelaySeconds;
       relayed += perRound;
