@@ -3,6 +3,7 @@ import { IdempotencyError } from "./errors.ts";
 import { isExpectedVersion } from "./expected-version.ts";
 import type { EventMetadata, NewEvent, RecordedEvent } from "./messages.ts";
 import type { PersonalData } from "./personal-data.ts";
+import { jsonHoldsUnstorableText, unstorableText } from "./storable-text.ts";
 import type { Upcasters } from "./upcasters.ts";
 import { uuidV7 } from "./uuid-v7.ts";
 
@@ -12,24 +13,57 @@ export type PreparedEvent = {
   type: string;
   schemaVersion: number;
   data: unknown;
+  /** `data` as the JSON text that is stored, made once, before the event joins anyone else's batch. */
+  dataJson: string;
   metadata: EventMetadata;
+  metadataJson: string;
   subjectId?: string;
 };
+
+/**
+ * The JSON text of a value Postgres can store, or a TypeError naming what is wrong. It runs per call before
+ * a call can share a batch, so data that cannot be stored fails that call alone.
+ */
+function storableJson(what: string, value: unknown): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    throw new TypeError(`cannot store ${what}: ${String((error as Error)?.message ?? error)}`);
+  }
+  if (json === undefined) throw new TypeError(`cannot store ${what}: it is not a JSON value`);
+  if (jsonHoldsUnstorableText(json)) throw new TypeError(`cannot store ${what}: a string holds a NUL or a lone surrogate`);
+  return json;
+}
+
+function assertStorableText(what: string, text: string): void {
+  const why = unstorableText(text);
+  if (why) throw new TypeError(`cannot store ${what}: it ${why}`);
+}
 
 /** What both stores do before writing: ids, default metadata, and sealing of personal fields. */
 export async function prepareEvents(request: AppendRequest, personalData?: PersonalData): Promise<PreparedEvent[]> {
   const fallbackId = crypto.randomUUID();
   const prepared: PreparedEvent[] = [];
   for (const event of request.events) {
-    // Time-ordered, so the store's unique index on event ids grows at one end (see uuidV7).
-    const eventId = event.eventId ?? uuidV7();
+    // Time-ordered, so the store's unique index on event ids grows at one end (see uuidV7). Lower case,
+    // as Postgres prints a uuid, so an id given in upper case is still recognised as the same id.
+    const eventId = (event.eventId ?? uuidV7()).toLowerCase();
+    if (typeof event.type !== "string" || event.type.length === 0) throw new TypeError("an event needs a type");
+    assertStorableText(`event type ${JSON.stringify(event.type)}`, event.type);
+    const plainJson = storableJson(`the data of ${event.type}`, event.data);
     const sealed = personalData ? await personalData.seal(event.type, event.data) : { data: event.data };
+    const metadata = metadataOf(event, fallbackId);
+    const metadataJson = storableJson(`the metadata of ${event.type}`, metadata);
+    if (sealed.subjectId !== undefined) assertStorableText("a subject id", sealed.subjectId);
     prepared.push({
       eventId,
       type: event.type,
       schemaVersion: event.schemaVersion ?? 1,
       data: sealed.data,
-      metadata: metadataOf(event, fallbackId),
+      dataJson: sealed.data === event.data ? plainJson : storableJson(`the data of ${event.type}`, sealed.data),
+      metadata,
+      metadataJson,
       subjectId: sealed.subjectId,
     });
   }
@@ -86,6 +120,7 @@ export function assertAppendRequest(request: AppendRequest): void {
   if (typeof request.streamId !== "string" || request.streamId.length === 0 || request.streamId.length > 200) {
     throw new TypeError("streamId must be a non-empty string of at most 200 characters");
   }
+  assertStorableText(`stream id ${JSON.stringify(request.streamId)}`, request.streamId);
   if (!Array.isArray(request.events) || request.events.length === 0) {
     throw new TypeError(`append to ${request.streamId} needs at least one event`);
   }

@@ -1,12 +1,6 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import {
-  ConcurrencyError,
-  IdempotencyError,
-  IdempotencyKeyTaken,
-  PreconditionFailedError,
-  ValidationError,
-} from "../core/errors.ts";
+import { ConcurrencyError, EventlineError, IdempotencyError, PreconditionFailedError, ValidationError } from "../core/errors.ts";
 import type { EventStore } from "../core/event-store.ts";
 import type { CommandResult, HandleCommandOptions } from "../core/handle-command.ts";
 import { traceIdOf } from "../core/trace.ts";
@@ -67,9 +61,18 @@ export async function runCommand(
   };
   try {
     const result = await run(options);
+    // Nothing appended, so nothing recorded: if a twin with this key already changed the state, its
+    // answer is the one to give (a second cancel is a no-op only because the first one happened).
+    if (key && result.events.length === 0) {
+      const earlier = await deps.store.idempotencyRecord(key);
+      if (earlier) return replay(c, earlier, fingerprint);
+    }
     return c.json(answer(result), deps.status);
   } catch (error) {
-    if (error instanceof IdempotencyKeyTaken && key) {
+    // A twin request with the same key that lost the race fails on what the winner wrote: a version
+    // conflict, a rule the new state breaks, or the key itself. The winner's answer committed with its
+    // events, so it is there to be replayed, and every twin gets the first answer.
+    if (key && error instanceof EventlineError) {
       const earlier = await deps.store.idempotencyRecord(key);
       if (earlier) return replay(c, earlier, fingerprint);
     }

@@ -6,14 +6,12 @@ type Issue = StandardSchemaV1.Issue;
 
 /** JSON Pointer (RFC 6901) of an issue's path, as problem+json `errors[].pointer`. */
 export function pointerOf(issue: Issue): string {
-  return (issue.path ?? [])
-    .map((p) =>
-      String(typeof p === "object" && p !== null ? p.key : p)
-        .replaceAll("~", "~0")
-        .replaceAll("/", "~1"),
-    )
-    .map((p) => `/${p}`)
-    .join("");
+  return pointerTo((issue.path ?? []).map((p) => (typeof p === "object" && p !== null ? p.key : p)));
+}
+
+/** JSON Pointer (RFC 6901) of a path of keys and indexes. */
+export function pointerTo(path: readonly unknown[]): string {
+  return path.map((p) => `/${String(p).replaceAll("~", "~0").replaceAll("/", "~1")}`).join("");
 }
 
 function fail(where: string) {

@@ -1,12 +1,24 @@
 import postgres, { type Sql } from "postgres";
 
-export type ConnectOptions = { max?: number; schema?: string; applicationName?: string };
+/** How long Postgres lets one of this pool's sessions wait or hold on; 0 turns a limit off. */
+export type SessionTimeouts = { statementMs: number; lockMs: number; idleInTransactionMs: number };
+
+export type ConnectOptions = {
+  max?: number;
+  schema?: string;
+  applicationName?: string;
+  /** Without them a stuck statement, a queued lock or an abandoned transaction waits for ever. */
+  timeouts?: SessionTimeouts;
+  /** Further session settings (for tests: a short deadlock_timeout, say). */
+  settings?: Record<string, string>;
+};
 
 // Positions and versions are int8; they stay far below 2^53, so plain numbers are safe and simpler.
 const int8AsNumber = { to: 20, from: [20], serialize: (n: number) => String(n), parse: (s: string) => Number(s) };
 
-/** A postgres.js pool with eventline's settings: int8 as numbers, quiet notices, optional schema. */
+/** A postgres.js pool with eventline's settings: int8 as numbers, quiet notices, optional schema and timeouts. */
 export function connect(url: string, options: ConnectOptions = {}): Sql {
+  const t = options.timeouts;
   return postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
@@ -14,6 +26,14 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     connection: {
       application_name: options.applicationName ?? "eventline",
       ...(options.schema ? { search_path: options.schema } : {}),
+      ...(t
+        ? {
+            statement_timeout: t.statementMs,
+            lock_timeout: t.lockMs,
+            idle_in_transaction_session_timeout: t.idleInTransactionMs,
+          }
+        : {}),
+      ...options.settings,
     },
   });
 }

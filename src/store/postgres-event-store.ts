@@ -74,6 +74,17 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PACK = { separator: "\x1f", null: "\x1e" } as const;
 const packable = (text: string) => text.length > 0 && !text.includes(PACK.separator) && !text.includes(PACK.null);
 
+/** A deadlock, or a unique index that another writer's commit just filled: running again settles it. */
+function isRetriableConflict(error: unknown): boolean {
+  const { code, constraint_name: constraint } = error as { code?: string; constraint_name?: string };
+  return code === "40P01" || constraint === "events_event_id_unique" || constraint === "events_stream_version_unique";
+}
+
+/** Postgres refused the statement itself (its error carries a severity); the connection is fine. */
+function isStatementError(error: unknown): boolean {
+  return typeof (error as { severity?: unknown })?.severity === "string";
+}
+
 /** A row of `events` as the envelope callers see. */
 export function toRecorded(r: EventRow): RecordedEvent {
   return {
@@ -114,8 +125,8 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
       with input as (
         select * from unnest(
           ${prepared.map((p) => p.eventId)}::uuid[], ${prepared.map((p) => p.type)}::text[],
-          ${prepared.map((p) => p.schemaVersion)}::int[], ${prepared.map((p) => JSON.stringify(p.data))}::text[],
-          ${prepared.map((p) => JSON.stringify(p.metadata))}::text[], ${prepared.map((p) => p.subjectId ?? null)}::text[]
+          ${prepared.map((p) => p.schemaVersion)}::int[], ${prepared.map((p) => p.dataJson)}::text[],
+          ${prepared.map((p) => p.metadataJson)}::text[], ${prepared.map((p) => p.subjectId ?? null)}::text[]
         ) with ordinality as t(event_id, type, schema_version, data, metadata, subject_id, ord)
       ), inserted as (
         insert into events (event_id, stream_id, category, version, type, schema_version, data, metadata, subject_id)
@@ -213,7 +224,6 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
       id: [] as string[],
       type: [] as string[],
       schemaVersion: [] as number[],
-      // An event without data stays SQL NULL, which the NOT NULL column refuses (as the document path does).
       data: [] as string[],
       metadata: [] as string[],
       subject: [] as string[],
@@ -230,8 +240,8 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
           cols.id.push(p.eventId);
           cols.type.push(p.type);
           cols.schemaVersion.push(p.schemaVersion);
-          cols.data.push(JSON.stringify(p.data) ?? PACK.null);
-          cols.metadata.push(JSON.stringify(p.metadata));
+          cols.data.push(p.dataJson);
+          cols.metadata.push(p.metadataJson);
           cols.subject.push(p.subjectId ?? PACK.null);
         }
       });
@@ -323,7 +333,24 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
     return row?.r ?? [];
   }
 
+  /**
+   * One batch, one statement. When Postgres refuses the statement for a reason that is not a conflict
+   * worth retrying, the batch is split in halves until the call at fault is alone, so it fails by itself
+   * and every other call gets its own answer. A lost connection fails everyone: splitting cannot help.
+   */
   async function flushBatch(calls: Call[]): Promise<(AppendResult[] | Error)[]> {
+    try {
+      return await flushOnce(calls);
+    } catch (error) {
+      if (calls.length === 1 || !isStatementError(error)) throw error;
+      const half = Math.ceil(calls.length / 2);
+      const settle = (part: Call[]) =>
+        flushBatch(part).catch((e: unknown) => part.map(() => (e instanceof Error ? e : new Error(String(e)))));
+      return [...(await settle(calls.slice(0, half))), ...(await settle(calls.slice(half)))];
+    }
+  }
+
+  async function flushOnce(calls: Call[]): Promise<(AppendResult[] | Error)[]> {
     let results: BatchResult[] = [];
     for (let attempt = 1; ; attempt++) {
       try {
@@ -334,11 +361,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
         // Another process stored one of these event ids, or created one of these streams through the
         // one-transaction path, meanwhile (or two batches deadlocked): run it again, and the second run
         // sees the committed rows.
-        const code = (error as { code?: string }).code;
-        const constraint = (error as { constraint_name?: string }).constraint_name;
-        const retriable =
-          code === "40P01" || constraint === "events_event_id_unique" || constraint === "events_stream_version_unique";
-        if (!retriable || attempt >= 5) throw error;
+        if (!isRetriableConflict(error) || attempt >= 5) throw error;
       }
     }
     return calls.map((call, i) => {
@@ -403,20 +426,20 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
       const prepared = await Promise.all(requests.map((r) => prepareEvents(r, personalData)));
       const ids = prepared.flat().map((p) => p.eventId);
       if (ids.length > 1 && new Set(ids).size !== ids.length) throw new TypeError("an event id appears twice in one append");
-      let results: AppendResult[];
       // An idempotency record's answer is computed here in TypeScript, so those appends keep their own
       // transaction; the rest share one with whatever else is being appended at the same time.
       if (options.groupCommit !== false && !appendOptions.idempotency) {
         return finish(await batcher.submit({ requests, prepared }));
       }
-      try {
-        results = await appendOnce(requests, prepared, appendOptions);
-      } catch (error) {
-        // Another transaction stored one of these event ids while we were writing: now it is a replay.
-        if ((error as { constraint_name?: string }).constraint_name !== "events_event_id_unique") throw error;
-        results = await appendOnce(requests, prepared, appendOptions);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return finish(await appendOnce(requests, prepared, appendOptions));
+        } catch (error) {
+          // Another transaction stored one of these event ids meanwhile (now it is a replay), or a batch
+          // created one of these streams, or deadlocked with this one: the next run sees what committed.
+          if (!isRetriableConflict(error) || attempt >= 5) throw error;
+        }
       }
-      return finish(results);
     },
 
     async appendToStream(streamId, events, opts = {}) {
