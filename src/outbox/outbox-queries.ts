@@ -122,9 +122,18 @@ export async function outboxStatus(sql: Sql): Promise<OutboxStatus> {
  * the partial index of failed rows.
  */
 export async function releaseStream(sql: Sql, streamId: string, notifyChannel = "eventline_outbox"): Promise<number> {
+  return release(sql, sql`and stream_id = ${streamId}`, notifyChannel);
+}
+
+/** Every parked or backing-off stream due again (after a broker outage an operator may want just that). */
+export async function releaseAllStreams(sql: Sql, notifyChannel = "eventline_outbox"): Promise<number> {
+  return release(sql, sql``, notifyChannel);
+}
+
+async function release(sql: Sql, which: ReturnType<Sql>, notifyChannel: string): Promise<number> {
   const rows = await sql`
     update outbox set parked_at = null, attempts = 0, next_attempt_at = now(), last_error = null
-    where stream_id = ${streamId} and attempts > 0
+    where attempts > 0 ${which}
     returning position`;
   if (rows.length > 0) await sql`select pg_notify(${notifyChannel}, '')`;
   return rows.length;

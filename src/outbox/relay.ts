@@ -2,6 +2,7 @@ import type { AmqpConnectionManager, ChannelWrapper } from "amqp-connection-mana
 import type { ConfirmChannel } from "amqplib";
 import type { Sql } from "postgres";
 import { toEventMessage } from "../broker/event-message.ts";
+import { backoffDelay } from "../core/backoff.ts";
 import type { RecordedEvent } from "../core/messages.ts";
 import { eventLogFields } from "../core/trace.ts";
 import type { Logger } from "../log.ts";
@@ -40,7 +41,12 @@ export type Relay = {
   runBatch(): Promise<number>;
 };
 
-type Outcome = { ok: true; position: number } | { ok: false; position: number; error: string; connectionLost: boolean };
+/**
+ * A failed publish is the message's fault only when the broker refused that message: returned it as
+ * unroutable, or nacked it. A timeout, a lost connection or a blocked one (a resource alarm) is the
+ * broker's state: the row stays due, no attempt is spent, and the lane backs off instead.
+ */
+type Outcome = { ok: true; position: number } | { ok: false; position: number; error: string; brokerFault: boolean };
 
 /** Publishes the outbox to the events exchange, at least once, in stream order, with publisher confirms. */
 export function createRelay(options: RelayOptions): Relay {
@@ -50,9 +56,23 @@ export function createRelay(options: RelayOptions): Relay {
     throw new RangeError(`relay lanes must be a whole number from 1 to the partitions (${options.partitions}), got ${laneCount}`);
   }
   const { sql, broker, log, exchange, metrics } = options;
+  // Only ids being published are remembered, so a late return cannot make the set grow.
+  const inFlight = new Set<string>();
   const returned = new Set<string>();
   let disconnects = 0;
+  let blocked = false;
   broker.on("disconnect", () => disconnects++);
+  broker.on("blocked", ({ reason }) => {
+    blocked = true;
+    log("warn", "broker blocked publishing (resource alarm); the outbox waits", { reason });
+  });
+  broker.on("unblocked", () => {
+    blocked = false;
+    log("info", "broker unblocked publishing");
+  });
+  broker.on("connect", () => {
+    blocked = false;
+  });
   const channel: ChannelWrapper = broker.createChannel({
     name: "relay",
     confirm: true,
@@ -62,7 +82,7 @@ export function createRelay(options: RelayOptions): Relay {
       // With `mandatory`, an unroutable message comes back (before its ack); it must not count as delivered.
       ch.on("return", (msg) => {
         const id = msg.properties.messageId;
-        if (typeof id === "string") returned.add(id);
+        if (typeof id === "string" && inFlight.has(id)) returned.add(id);
       });
     },
   });
@@ -71,6 +91,8 @@ export function createRelay(options: RelayOptions): Relay {
     const message = toEventMessage(row);
     const started = performance.now();
     const disconnectsBefore = disconnects;
+    const blockedBefore = blocked;
+    inFlight.add(row.eventId);
     try {
       await channel.publish(exchange, message.routingKey, message.content, message.options);
       metrics?.confirmSeconds.observe((performance.now() - started) / 1000);
@@ -81,13 +103,17 @@ export function createRelay(options: RelayOptions): Relay {
           streamId: row.streamId,
           routingKey: message.routingKey,
         });
-        return { ok: false, position: row.position, error: `unroutable: ${message.routingKey}`, connectionLost: false };
+        return { ok: false, position: row.position, error: `unroutable: ${message.routingKey}`, brokerFault: false };
       }
       log("debug", "event published", { ...eventLogFields(row), routingKey: message.routingKey, position: row.position });
       return { ok: true, position: row.position };
     } catch (error) {
-      const connectionLost = disconnects !== disconnectsBefore || !broker.isConnected();
-      return { ok: false, position: row.position, error: String((error as Error)?.message ?? error), connectionLost };
+      const text = String((error as Error)?.message ?? error);
+      const refused = /nack/i.test(text) && disconnects === disconnectsBefore && !blocked && !blockedBefore;
+      return { ok: false, position: row.position, error: text, brokerFault: !refused };
+    } finally {
+      inFlight.delete(row.eventId);
+      returned.delete(row.eventId);
     }
   }
 
@@ -106,13 +132,15 @@ export function createRelay(options: RelayOptions): Relay {
   // A stream's partition belongs to one lane, so its rows still go out one after another.
   const lanePartitions = Array.from({ length: laneCount }, (_, lane) => allPartitions.filter((p) => p % laneCount === lane));
 
-  async function runBatch(candidates: number[] = allPartitions): Promise<number> {
-    if (!broker.isConnected()) return 0;
+  /** One round; `brokerFault` says the broker, not a message, kept some rows from going out. */
+  async function runRound(candidates: number[]): Promise<{ handled: number; brokerFault: boolean }> {
+    const none = { handled: 0, brokerFault: false };
+    if (!broker.isConnected() || blocked) return { handled: 0, brokerFault: true };
     return sql.begin(async (tx) => {
       const owned = await lockPartitions(tx, candidates);
-      if (owned.length === 0) return 0;
+      if (owned.length === 0) return none;
       const rows = await claimBatch(tx, options.partitions, owned, options.batchSize);
-      if (rows.length === 0) return 0;
+      if (rows.length === 0) return none;
       const byStream = new Map<string, RecordedEvent[]>();
       for (const row of rows) {
         const list = byStream.get(row.streamId) ?? [];
@@ -122,9 +150,8 @@ export function createRelay(options: RelayOptions): Relay {
       const outcomes = (await Promise.all([...byStream.values()].map(publishStream))).flat();
       await options.afterConfirm?.();
       const published = outcomes.filter((o) => o.ok).map((o) => o.position);
-      // A lost connection is nobody's fault: the rows stay due without spending an attempt.
       const failures: Failure[] = outcomes.flatMap((o) =>
-        !o.ok && !o.connectionLost ? [{ position: o.position, error: o.error }] : [],
+        !o.ok && !o.brokerFault ? [{ position: o.position, error: o.error }] : [],
       );
       await deletePublished(tx, published);
       const parked = await recordFailures(tx, failures, options.maxAttempts, options.backoff ?? { baseMs: 200, maxMs: 60_000 });
@@ -135,9 +162,11 @@ export function createRelay(options: RelayOptions): Relay {
         log("error", "stream parked after repeated publish failures", { streamId, attempts: options.maxAttempts });
       }
       for (const f of failures) log("warn", "publish failed, will retry", { position: f.position, error: f.error });
-      return rows.length;
+      return { handled: rows.length, brokerFault: outcomes.some((o) => !o.ok && o.brokerFault) };
     });
   }
+
+  const runBatch = async (candidates: number[] = allPartitions) => (await runRound(candidates)).handled;
 
   let running = false;
   let loops: Promise<void>[] = [];
@@ -145,16 +174,24 @@ export function createRelay(options: RelayOptions): Relay {
 
   async function runLoop(partitions: number[], wakeup: Wakeup): Promise<void> {
     let failuresInARow = 0;
+    let brokerTroubleInARow = 0;
     while (running) {
       try {
         wakeup.beginRound();
-        const handled = await runBatch(partitions);
+        const round = await runRound(partitions);
         failuresInARow = 0;
-        if (handled >= options.batchSize || wakeup.notifiedSince()) continue; // a backlog: drain it without sleeping
-        await wakeup.sleep(broker.isConnected() ? options.pollMs : 250);
+        if (round.brokerFault) {
+          // Waiting out the broker's trouble; an unblock or reconnect is noticed within the capped wait.
+          brokerTroubleInARow++;
+          await wakeup.sleep(backoffDelay(brokerTroubleInARow, { baseMs: 100, maxMs: 2_000 }));
+          continue;
+        }
+        brokerTroubleInARow = 0;
+        if (round.handled >= options.batchSize || wakeup.notifiedSince()) continue; // a backlog: drain it without sleeping
+        await wakeup.sleep(options.pollMs);
       } catch (error) {
         failuresInARow++;
-        const delay = Math.min(10_000, 100 * 2 ** failuresInARow) * (0.5 + Math.random() / 2);
+        const delay = backoffDelay(failuresInARow, { baseMs: 200, maxMs: 10_000 });
         // A hiccup is a warning; a relay that keeps failing publishes nothing, which is an error.
         log(failuresInARow >= 5 ? "error" : "warn", "relay batch failed, backing off", {
           error: String((error as Error)?.message ?? error),

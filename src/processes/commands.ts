@@ -26,7 +26,7 @@ export const commands: Record<string, { usage: string; summary: string }> = {
     summary: "Inspect, replay (all or by message id) or drop what a consumer could not apply.",
   },
   outbox: {
-    usage: "outbox status | outbox release <stream-id>",
+    usage: "outbox status | outbox release <stream-id> | outbox release --all",
     summary: "Outbox depth and parked streams, or release a parked stream.",
   },
   sagas: { usage: "sagas list [status] | sagas retry <saga-id>", summary: "Saga instances, or retry one that needs attention." },

@@ -5,7 +5,7 @@ import { consumerLag } from "../consumers/catch-up.ts";
 import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from "../consumers/dead-letters.ts";
 import { type RebuildProgress, rebuildReadModel } from "../consumers/rebuild.ts";
 import type { Logger } from "../log.ts";
-import { outboxStatus, releaseStream } from "../outbox/outbox-queries.ts";
+import { outboxStatus, releaseAllStreams, releaseStream } from "../outbox/outbox-queries.ts";
 import { createShop } from "../shop/create-shop.ts";
 import { connect } from "../store/connect.ts";
 import { migrate } from "../store/migrate.ts";
@@ -35,10 +35,13 @@ export async function runOutbox(config: Config, [sub, streamId]: string[]): Prom
   const sql = connect(config.databaseUrl, { max: 1, applicationName: "eventline-cli", schema: config.databaseSchema });
   try {
     if (sub === "status") out(JSON.stringify(await outboxStatus(sql), null, 2));
-    else if (sub === "release" && streamId) {
+    else if (sub === "release" && streamId === "--all") {
+      const n = await releaseAllStreams(sql, config.notifyChannel);
+      out(n > 0 ? `released every stream: ${n} rows due again` : "no stream has parked or failing rows");
+    } else if (sub === "release" && streamId) {
       const n = await releaseStream(sql, streamId, config.notifyChannel);
       out(n > 0 ? `released ${streamId}: ${n} rows due again` : `${streamId} has no parked or failing rows`);
-    } else usage("outbox status | outbox release <stream-id>");
+    } else usage("outbox status | outbox release <stream-id> | outbox release --all");
   } finally {
     await sql.end();
   }

@@ -3,7 +3,7 @@ import { connectBroker } from "../../src/broker/amqp-connection.ts";
 import { toEventMessage } from "../../src/broker/event-message.ts";
 import type { EventStore } from "../../src/core/event-store.ts";
 import { createLogger } from "../../src/log.ts";
-import { outboxStatus, releaseStream } from "../../src/outbox/outbox-queries.ts";
+import { outboxStatus, releaseAllStreams, releaseStream } from "../../src/outbox/outbox-queries.ts";
 import { createRelay, type RelayOptions } from "../../src/outbox/relay.ts";
 import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
 import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
@@ -191,6 +191,18 @@ describe("the outbox relay", () => {
       await r.stop();
       await collector.close();
     }
+  });
+
+  it("releases every parked stream at once for the operator, and leaves healthy rows alone", async () => {
+    const parked = [`held-${crypto.randomUUID()}`, `held-${crypto.randomUUID()}`];
+    const healthy = `held-${crypto.randomUUID()}`;
+    for (const s of [...parked, healthy]) await store.appendToStream(s, [{ type: "Held", data: {} }]);
+    await db.sql`update outbox set attempts = 3, parked_at = now(), last_error = 'x' where stream_id = any(${parked}::text[])`;
+    expect(await releaseAllStreams(db.sql, notifyChannel)).toBe(2);
+    const rows = await db.sql<{ attempts: number; parked: boolean }[]>`
+      select attempts, parked_at is not null as parked from outbox where stream_id = any(${[...parked, healthy]}::text[])`;
+    expect([...rows]).toEqual([0, 1, 2].map(() => ({ attempts: 0, parked: false })));
+    await db.sql`delete from outbox where stream_id = any(${[...parked, healthy]}::text[])`;
   });
 
   it("keeps only the outbox indexes the relay and the release read, so an append maintains no other", async () => {
