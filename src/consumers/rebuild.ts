@@ -1,4 +1,5 @@
 import type { Sql, TransactionSql } from "postgres";
+import { EventlineError } from "../core/errors.ts";
 import { type Checkpoint, type EventStore, START } from "../core/event-store.ts";
 import type { RecordedEvent } from "../core/messages.ts";
 import { runHandlers, takeConsumerLock } from "./apply-event.ts";
@@ -58,6 +59,21 @@ export async function replayIntoCopy(options: RebuildOptions & { label: string }
     }
   }
 
+  /** The events past what the copy applied per stream, each stream's run kept contiguous. */
+  async function unappliedIn(tx: TransactionSql, events: RecordedEvent[]): Promise<RecordedEvent[]> {
+    const relevant = events.filter((e) => bindsEvent(def, e));
+    if (relevant.length === 0) return [];
+    const rows = await tx<{ stream_id: string; version: number }[]>`
+      select stream_id, version from consumer_streams
+      where consumer = ${shadow} and stream_id = any(${[...new Set(relevant.map((e) => e.streamId))]}::text[])`;
+    const applied = new Map(rows.map((r) => [r.stream_id, r.version]));
+    return relevant.filter((e) => {
+      if (e.version !== (applied.get(e.streamId) ?? 0) + 1) return false;
+      applied.set(e.streamId, e.version);
+      return true;
+    });
+  }
+
   const progress = (position: number, headPosition: number, percent?: number) => {
     const seconds = (performance.now() - started) / 1000;
     options.onProgress?.({
@@ -91,13 +107,26 @@ export async function replayIntoCopy(options: RebuildOptions & { label: string }
     get checkpoint() {
       return checkpoint;
     },
-    /** Applies what arrived since, inside `tx` (the rebuild's swap transaction). */
+    /**
+     * Applies what arrived since, inside `tx` (the rebuild's swap transaction, which holds the live
+     * consumer's lock). First through the gap-safe horizon, which moves the checkpoint; then everything
+     * committed beyond it, which the live consumer may already have applied: a transaction held open
+     * anywhere keeps the horizon back, and the copy must not lack what the inbox and the stream versions
+     * it replaces say was applied. Those events leave the checkpoint where it is: the sweep walks past
+     * them later and finds them applied.
+     */
     async catchUpIn(tx: TransactionSql) {
       for (;;) {
         const batch = await store.readAll({ after: checkpoint, batchSize, categories });
-        if (batch.events.length === 0) return;
+        if (batch.events.length === 0) break;
         await applyBatch(tx, batch.events);
         checkpoint = batch.checkpoint;
+      }
+      for (let after = checkpoint; ; ) {
+        const batch = await store.readAll({ after, batchSize, categories, includeRecent: true });
+        if (batch.events.length === 0) return;
+        await applyBatch(tx, await unappliedIn(tx, batch.events));
+        after = batch.checkpoint;
       }
     },
     finished: () => progress(checkpoint.position, Math.max(headPosition, checkpoint.position), 100),
@@ -115,6 +144,25 @@ export async function replayIntoCopy(options: RebuildOptions & { label: string }
  * moment, the last events are applied and the tables swapped in one transaction.
  */
 export async function rebuildReadModel(options: RebuildOptions): Promise<{ applied: number; checkpoint: Checkpoint }> {
+  const { sql, def } = options;
+  // One rebuild per read model at a time, held on a session of its own for the whole rebuild (two would
+  // each swap in a copy, and the second would drop the first's tables from under it).
+  const session = await sql.reserve();
+  try {
+    const [lock] = await session<{ taken: boolean }[]>`
+      select pg_try_advisory_lock(hashtext('eventline.rebuild.' || current_schema() || '.' || ${def.name})) as taken`;
+    if (!lock?.taken) throw new EventlineError("REBUILD_RUNNING", `read model ${def.name} is already being rebuilt`);
+    try {
+      return await rebuildUnderLock(options);
+    } finally {
+      await session`select pg_advisory_unlock(hashtext('eventline.rebuild.' || current_schema() || '.' || ${def.name}))`;
+    }
+  } finally {
+    session.release();
+  }
+}
+
+async function rebuildUnderLock(options: RebuildOptions): Promise<{ applied: number; checkpoint: Checkpoint }> {
   const { sql, def } = options;
   const copy = await replayIntoCopy({ ...options, label: "rb" });
   await sql.begin(async (tx) => {

@@ -42,6 +42,7 @@ const statusByCode: Record<string, ContentfulStatusCode> = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   IDEMPOTENCY_MISMATCH: 422,
+  REBUILD_RUNNING: 409,
 };
 
 export function problem(status: ContentfulStatusCode, detail: string, extra: Partial<Problem> = {}): Problem {
