@@ -10,6 +10,8 @@ export type StepContext<D> = {
   attempt: number;
   /** Why the saga is compensating, when it is. */
   failure?: string;
+  /** Aborted at the step's deadline: pass it to whatever the step waits on (fetch, a gateway). */
+  signal: AbortSignal;
   log: Logger;
 };
 
@@ -21,8 +23,13 @@ export type SagaStep<D> = {
   name: string;
   action: (ctx: StepContext<D>) => Promise<void>;
   compensate?: (ctx: StepContext<D>) => Promise<void>;
-  /** A step not done within this time counts as failed (default 10 s). */
+  /** A step not done within this time is aborted and counts as failed once it settles (default 10 s). */
   deadlineMs?: number;
+  /**
+   * How long an aborted step may take to settle (default: its deadline). One still running then is
+   * retried under the same idempotency key rather than compensated, since its effect is not known yet.
+   */
+  graceMs?: number;
   /** Attempts before a transiently failing step counts as failed (default 5). */
   maxAttempts?: number;
 };

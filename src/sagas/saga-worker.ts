@@ -1,4 +1,5 @@
 import type { Sql } from "postgres";
+import { backoffDelay } from "../core/backoff.ts";
 import { DomainError } from "../core/errors.ts";
 import { traceIdOf } from "../core/trace.ts";
 import type { Logger } from "../log.ts";
@@ -14,7 +15,7 @@ export type SagaWorkerOptions = {
   notifyChannel: string;
   /** Longest sleep when nothing is due and no NOTIFY arrives. */
   pollMs?: number;
-  /** How long a claim lasts; a worker that dies loses it after this (must exceed every step deadline). */
+  /** How long a claim lasts; a worker that dies loses it after this (must exceed every step deadline plus its grace). */
   leaseMs?: number;
   /** Fault injection for tests: runs after a step's action succeeded, before its outcome is recorded. */
   afterAction?: (instance: SagaInstance, step: string) => void;
@@ -24,12 +25,43 @@ export type SagaWorker = { start(): Promise<void>; stop(): Promise<void>; runOnc
 
 class DeadlineExceeded extends Error {}
 
-function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+/** The step was aborted at its deadline and had still not settled after its grace time: its effect is unknown. */
+class StillRunning extends Error {}
+
+/**
+ * Runs a step with an AbortSignal that fires at its deadline. A step past its deadline counts as failed,
+ * but only once it has settled: what it started (a charge at a provider, say) must have landed or failed
+ * before anything compensates it, or the compensation finds nothing to undo and the effect lands after.
+ * A step that ignores the abort gets `graceMs` more; if it is still running then, its effect is unknown.
+ */
+async function withDeadline(
+  run: (signal: AbortSignal) => Promise<void>,
+  ms: number,
+  graceMs: number,
+  what: string,
+): Promise<void> {
+  const controller = new AbortController();
+  const work = run(controller.signal);
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineExceeded(`${what} did not finish within ${ms} ms`)), ms);
+  const deadline = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), ms);
   });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  const first = await Promise.race([work.then(() => "done" as const), deadline]).finally(() => clearTimeout(timer));
+  if (first === "done") return;
+  const exceeded = new DeadlineExceeded(`${what} did not finish within ${ms} ms`);
+  controller.abort(exceeded);
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  const grace = new Promise<"running">((resolve) => {
+    graceTimer = setTimeout(() => resolve("running"), graceMs);
+  });
+  const settled = await Promise.race([
+    work.then(
+      () => "settled" as const,
+      () => "settled" as const,
+    ),
+    grace,
+  ]).finally(() => clearTimeout(graceTimer));
+  throw settled === "settled" ? exceeded : new StillRunning(`${what} was aborted at ${ms} ms and is still running`);
 }
 
 const describe = (error: unknown) => String((error as Error)?.message ?? error);
@@ -50,13 +82,12 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
   const byType = new Map(options.sagas.map((s) => [s.type, s]));
   const leaseMs = options.leaseMs ?? 60_000;
 
-  function backoff(def: SagaDefinition<unknown>, attempts: number): number {
-    const r = def.retry ?? { baseMs: 200, maxMs: 30_000 };
-    return Math.min(r.maxMs, r.baseMs * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2);
-  }
+  const backoff = (def: SagaDefinition<unknown>, attempts: number) =>
+    backoffDelay(attempts, def.retry ?? { baseMs: 200, maxMs: 30_000 });
 
-  function context(instance: SagaInstance, step: string, phase: string): StepContext<unknown> {
+  function context(instance: SagaInstance, step: string, phase: string, signal: AbortSignal): StepContext<unknown> {
     return {
+      signal,
       sagaId: instance.sagaId,
       data: instance.data,
       step,
@@ -76,11 +107,17 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
   async function runAction(def: SagaDefinition<unknown>, instance: SagaInstance): Promise<Progress> {
     const step = def.steps[instance.currentStep] as SagaStep<unknown>;
     try {
-      await withDeadline(step.action(context(instance, step.name, "do")), step.deadlineMs ?? 10_000, `step ${step.name}`);
+      await withDeadline(
+        (signal) => step.action(context(instance, step.name, "do", signal)),
+        step.deadlineMs ?? 10_000,
+        step.graceMs ?? step.deadlineMs ?? 10_000,
+        `step ${step.name}`,
+      );
     } catch (error) {
       const attempts = instance.attempts + 1;
       const business = error instanceof DomainError;
       const timedOut = error instanceof DeadlineExceeded;
+      // A step still running is retried under the same idempotency key, which makes its effect known.
       if (!business && !timedOut && attempts < (step.maxAttempts ?? 5)) {
         return {
           attempts,
@@ -121,9 +158,11 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
         event: { step: String(name), outcome: "nothing to undo" },
       };
     try {
+      const compensate = step.compensate;
       await withDeadline(
-        step.compensate(context(instance, step.name, "undo")),
+        (signal) => compensate(context(instance, step.name, "undo", signal)),
         step.deadlineMs ?? 10_000,
+        step.graceMs ?? step.deadlineMs ?? 10_000,
         `compensation ${step.name}`,
       );
     } catch (error) {
@@ -192,7 +231,7 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
       } catch (error) {
         failures++;
         log("warn", "saga worker round failed, backing off", { error: describe(error) });
-        await new Promise((r) => setTimeout(r, Math.min(10_000, 100 * 2 ** failures)));
+        await new Promise((r) => setTimeout(r, backoffDelay(failures, { baseMs: 200, maxMs: 10_000 })));
       }
     }
   }

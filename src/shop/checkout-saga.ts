@@ -28,7 +28,8 @@ export const checkoutSagaId = (orderId: string) => `checkout-${orderId}`;
  * stock refunds, then cancels (compensations run last-first). Every command carries the saga's
  * idempotency key, so a step retried after a crash cannot charge or reserve twice.
  */
-export function checkoutSaga(shop: ShopService): SagaDefinition<CheckoutData> {
+export function checkoutSaga(shop: ShopService, options: { stepDeadlineMs?: number } = {}): SagaDefinition<CheckoutData> {
+  const deadlineMs = options.stepDeadlineMs;
   return {
     type: "checkout",
     retry: { baseMs: 100, maxMs: 10_000 },
@@ -43,9 +44,16 @@ export function checkoutSaga(shop: ShopService): SagaDefinition<CheckoutData> {
       },
       {
         name: "charge",
+        deadlineMs,
         action: async (ctx) => {
           const { data } = ctx;
-          const { status } = await shop.chargePayment(data.orderId, data.total, data.paymentToken, commandOptions(ctx));
+          const { status } = await shop.chargePayment(
+            data.orderId,
+            data.total,
+            data.paymentToken,
+            commandOptions(ctx),
+            ctx.signal,
+          );
           if (status === "DECLINED") throw new DomainError("PAYMENT_DECLINED", "the payment was declined");
         },
         compensate: async (ctx) => {
@@ -59,8 +67,11 @@ export function checkoutSaga(shop: ShopService): SagaDefinition<CheckoutData> {
       },
       {
         name: "reserve",
+        deadlineMs,
         action: async (ctx) => {
           for (const item of ctx.data.items) {
+            // Past the deadline no further item is reserved; the compensation releases what was.
+            ctx.signal.throwIfAborted();
             await shop.reserveStock(item.sku, ctx.data.orderId, item.quantity, commandOptions(ctx, `:${item.sku}`));
           }
         },

@@ -141,8 +141,13 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
     shipOrder: (orderId: string, opts: HandleCommandOptions = {}) =>
       handleCommand(store, orders, orderStream(orderId), { type: "ShipOrder", data: { orderId } }, locked(opts)),
 
-    /** Charges once per order: a payment already recorded is returned as it is, the gateway not called again. */
-    async chargePayment(orderId: string, amount: number, token: string, opts: HandleCommandOptions = {}) {
+    /**
+     * Charges once per order: a payment already recorded is returned as it is, the gateway not called
+     * again, and the gateway gets the command's idempotency key, so a retry after a crash between its
+     * answer and the append moves no money twice. An answer that comes after `signal` fired is still
+     * recorded: the money moved, and the compensation must find the charge to refund it.
+     */
+    async chargePayment(orderId: string, amount: number, token: string, opts: HandleCommandOptions = {}, signal?: AbortSignal) {
       const { state, version } = await loadState(store, payments, paymentStream(orderId));
       if (state.status !== "NONE") {
         return {
@@ -150,7 +155,13 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
           status: state.status,
         };
       }
-      const answer = await gateway.charge({ orderId, amount, token });
+      const answer = await gateway.charge({
+        orderId,
+        amount,
+        token,
+        idempotencyKey: opts.idempotencyKey ?? `charge:${orderId}`,
+        signal,
+      });
       const result = await handleCommand(
         store,
         payments,
@@ -167,7 +178,7 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
       if (state.status === "REFUNDED")
         return { streamId: paymentStream(orderId), version, position: 0, events: [] } as CommandResult;
       if (state.status !== "CHARGED") throw new DomainError("NOTHING_TO_REFUND", `payment for ${orderId} is ${state.status}`);
-      await gateway.refund({ orderId, amount: state.amount });
+      await gateway.refund({ orderId, amount: state.amount, idempotencyKey: opts.idempotencyKey ?? `refund:${orderId}` });
       return handleCommand(store, payments, paymentStream(orderId), { type: "RecordRefund", data: { orderId } }, locked(opts));
     },
   };

@@ -13,7 +13,7 @@ beforeAll(async () => {
 });
 afterAll(async () => db.drop());
 
-type Plan = { failAt?: string; business?: boolean; transientFailures?: number; hangAt?: string };
+type Plan = { failAt?: string; business?: boolean; transientFailures?: number; hangAt?: string; lateAt?: string };
 
 /** A saga of three steps that logs what it does, failing the way the plan says. */
 function recordingSaga(type: string, effects: string[], plan: Plan): SagaDefinition<unknown> {
@@ -21,9 +21,20 @@ function recordingSaga(type: string, effects: string[], plan: Plan): SagaDefinit
   const step = (name: string) => ({
     name,
     deadlineMs: 200,
+    graceMs: 1_000,
     maxAttempts: 3,
-    action: async () => {
-      if (plan.hangAt === name) await new Promise((r) => setTimeout(r, 5_000));
+    action: async ({ signal }: { signal: AbortSignal }) => {
+      // Hangs until aborted, as a step that passes its signal on does.
+      if (plan.hangAt === name)
+        await new Promise((resolve, reject) => {
+          const timer = setTimeout(resolve, 5_000);
+          signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          });
+        });
+      // Ignores the abort and lands its effect late, as a provider that already took the money does.
+      if (plan.lateAt === name) await Bun.sleep(500);
       if (plan.failAt === name) {
         if (plan.business) throw new DomainError("NO", `${name} refused`);
         if (transient-- > 0) throw new Error(`${name} hiccup`);
@@ -90,6 +101,13 @@ describe("the saga worker", () => {
     expect(saga.failure).toContain("did not finish within 200 ms");
     expect(effects.slice(0, 1)).toEqual(["do a"]);
     expect(effects).toContain("undo a");
+  });
+
+  it("compensates a step that overran its deadline only after its late effect has landed", async () => {
+    const { saga, effects } = await run({ lateAt: "b" });
+    expect(saga.status).toBe("compensated");
+    expect(saga.failure).toContain("did not finish within 200 ms");
+    expect(effects).toEqual(["do a", "do b", "undo b", "undo a"]);
   });
 
   it("gives up on a step that keeps failing transiently and compensates", async () => {

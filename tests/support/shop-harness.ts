@@ -19,7 +19,7 @@ export const ADMIN_TOKEN = "test-admin-token-0123456789";
  * The shop on a schema, exchange, NOTIFY channel and queue prefix of its own. With `pipeline`, the relay
  * and every read-model consumer run in-process against the real RabbitMQ.
  */
-export async function createShopHarness(options: { pipeline?: boolean; saga?: boolean } = {}) {
+export async function createShopHarness(options: { pipeline?: boolean; saga?: boolean; stepDeadlineMs?: number } = {}) {
   const db: TestDatabase = await createTestDatabase({ max: 20 });
   const tag = crypto.randomUUID().slice(0, 8);
   const exchange = `test.shop.${tag}`;
@@ -54,7 +54,7 @@ export async function createShopHarness(options: { pipeline?: boolean; saga?: bo
   const sagaWorker = options.saga
     ? createSagaWorker({
         sql: db.sql,
-        sagas: [checkoutSaga(shop.service)],
+        sagas: [checkoutSaga(shop.service, { stepDeadlineMs: options.stepDeadlineMs })],
         log,
         notifyChannel: sagaChannel,
         pollMs: 100,

@@ -47,32 +47,43 @@ export const payments: Decider<PaymentCommand, PaymentEvent, Payment> = {
   },
 };
 
-/** The payment provider's side of a charge. */
+/**
+ * The payment provider's side of a charge. Like a real provider, it takes an idempotency key: the same key
+ * again returns the first answer and moves no money twice. `signal` aborts the wait, not the charge: once
+ * the provider took the money, the answer still comes.
+ */
 export type PaymentGateway = {
-  charge(input: { orderId: string; amount: number; token: string }): Promise<{ approved: boolean; reason?: string }>;
-  refund(input: { orderId: string; amount: number }): Promise<void>;
+  charge(input: {
+    orderId: string;
+    amount: number;
+    token: string;
+    idempotencyKey: string;
+    signal?: AbortSignal;
+  }): Promise<{ approved: boolean; reason?: string }>;
+  refund(input: { orderId: string; amount: number; idempotencyKey: string }): Promise<void>;
 };
 
 /**
- * A stand-in gateway: declines every token starting with `decline`, approves the rest. Like a real
- * gateway given an idempotency key, charging the same order again returns the first answer and moves no
- * money twice. `faults.refunds` makes refunds fail, for the tests of stuck compensations.
+ * A stand-in gateway: declines every token starting with `decline`, approves the rest, one answer per
+ * idempotency key. `faults.refunds` makes refunds fail, for the tests of stuck compensations;
+ * `faults.chargeDelayMs` makes a charge answer late, ignoring the abort (the money has moved).
  */
 export function createFakeGateway() {
   const answers = new Map<string, { approved: boolean; reason?: string }>();
   const charges: string[] = [];
   const refunds: string[] = [];
-  const faults = { refunds: false };
+  const faults = { refunds: false, chargeDelayMs: 0 };
   const gateway: PaymentGateway & { charges: string[]; refunds: string[]; faults: typeof faults } = {
     charges,
     refunds,
     faults,
-    async charge({ orderId, token }) {
-      const earlier = answers.get(orderId);
+    async charge({ orderId, token, idempotencyKey }) {
+      const earlier = answers.get(idempotencyKey);
       if (earlier) return earlier;
       const answer = token.startsWith("decline") ? { approved: false, reason: "card declined" } : { approved: true };
-      answers.set(orderId, answer);
+      answers.set(idempotencyKey, answer);
       if (answer.approved) charges.push(orderId);
+      if (faults.chargeDelayMs > 0) await new Promise((r) => setTimeout(r, faults.chargeDelayMs));
       return answer;
     },
     async refund({ orderId }) {
