@@ -6,7 +6,17 @@ import { applyEvent } from "./apply-event.ts";
 import type { ConsumerDefinition } from "./consumer-definition.ts";
 import { categoriesOf, topicMatches } from "./topic-pattern.ts";
 
-export type SweepDeps = { sql: Sql; store: EventStore; def: ConsumerDefinition; tables: Record<string, string> };
+export type SweepDeps = {
+  sql: Sql;
+  store: EventStore;
+  def: ConsumerDefinition;
+  tables: Record<string, string>;
+  /**
+   * Opens what handlers see (personal fields). Given, the sweep reads the log sealed and opens each event
+   * itself, so what it dead-letters is the stored, sealed form.
+   */
+  prepare?: (events: RecordedEvent[]) => Promise<RecordedEvent[]>;
+};
 
 /**
  * What a sweep does with an event its handler keeps refusing: after `maxAttempts` sweeps it is handed to
@@ -70,7 +80,7 @@ export async function sweep(
   let checkpoint = await loadCheckpoint(sql, def.name);
   let applied = 0;
   for (let i = 0; i < (options.maxBatches ?? Number.POSITIVE_INFINITY); i++) {
-    const batch = await store.readAll({ after: checkpoint, batchSize: 500, categories });
+    const batch = await store.readAll({ after: checkpoint, batchSize: 500, categories, sealed: deps.prepare !== undefined });
     if (batch.events.length === 0) return { applied, checkpoint, caughtUp: true };
     const relevant = batch.events.filter((e) => bindsEvent(def, e));
     const versions = await appliedVersions(sql, def.name, relevant);
@@ -80,7 +90,9 @@ export async function sweep(
       if (Date.parse(event.occurredAt) > cutoff) return { applied, checkpoint, caughtUp: false, oldestUnapplied: event };
       let outcome: Awaited<ReturnType<typeof applyEvent>>;
       try {
-        outcome = await applyEvent(deps, event);
+        const [ready] = deps.prepare ? await deps.prepare([event]) : [event];
+        outcome = await applyEvent(deps, ready as RecordedEvent);
+        options.poison?.failures.delete(event.eventId);
       } catch (error) {
         const poison = options.poison;
         if (!poison) throw error;

@@ -10,6 +10,7 @@ import { applyEventBatch } from "./apply-batch.ts";
 import { applyEvent } from "./apply-event.ts";
 import { type PoisonPolicy, sweep } from "./catch-up.ts";
 import { toEventMessage } from "../broker/event-message.ts";
+import { backoffDelay } from "../core/backoff.ts";
 import { assertConsumerDefinition, type ConsumerDefinition, liveTables } from "./consumer-definition.ts";
 import type { ConsumerMetrics } from "./consumer-metrics.ts";
 import { ensureReadModel } from "./ensure-read-model.ts";
@@ -35,7 +36,11 @@ export type ConsumerOptions = {
   sweep?: { everyMs: number; graceMs: number };
   /** Inbox rows older than this are deleted in batches (default 7 days); 0 keeps them for ever. */
   inboxRetentionMs?: number;
-  /** Turns a delivered envelope into what handlers see (open personal fields, upcast). */
+  /**
+   * Turns a delivered envelope into what handlers see (open personal fields, upcast). Needed when the
+   * store holds personal data: deliveries and the sweep then carry the sealed form, and only handlers
+   * see it opened.
+   */
   prepare?: (events: RecordedEvent[]) => Promise<RecordedEvent[]>;
   metrics?: ConsumerMetrics;
   /** Called after a delivered event was applied (for measurements). */
@@ -66,7 +71,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const maxAttempts = options.maxAttempts ?? 5;
   const retry = options.retry ?? { baseMs: 200, maxMs: 30_000 };
   const sweepOptions = options.sweep ?? { everyMs: 1_000, graceMs: 5_000 };
-  const deps = { sql, store, def, tables };
+  const deps = { sql, store, def, tables, prepare: options.prepare };
   const labels = { consumer: def.name };
   const inFlight = new Set<Promise<void>>();
   let consumeChannel: ChannelWrapper | undefined;
@@ -173,9 +178,11 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         ch.ack(msg);
         return;
       }
-      const [event] = options.prepare ? await options.prepare([parsed.event]) : [parsed.event];
       const ids = { consumer: def.name, ...eventLogFields(parsed.event) };
       try {
+        // Inside the retry path: an event that cannot be prepared (its fields cannot be opened, say) is
+        // retried and then dead-lettered like one whose handler fails, never requeued for ever.
+        const [event] = options.prepare ? await options.prepare([parsed.event]) : [parsed.event];
         const outcome = await applyEvent(deps, event as RecordedEvent);
         settled(event as RecordedEvent, outcome.status, outcome.gapFilled);
       } catch (error) {
@@ -184,7 +191,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         if (attempts >= maxAttempts) {
           await deadLetter(msg, reason, attempts);
         } else {
-          const delay = Math.min(retry.maxMs, retry.baseMs * 2 ** (attempts - 1)) * (0.5 + Math.random() / 2);
+          const delay = backoffDelay(attempts, retry);
           await sendTo(q.retry, msg, { "x-attempts": attempts, "x-last-error": reason }, delay);
           options.metrics?.retried.inc(labels);
           log("warn", "handler failed, retrying later", { ...ids, attempts, error: reason, delayMs: Math.round(delay) });
@@ -231,10 +238,9 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       const r = await sweep(deps, { graceMs: 0, poison });
       total += r.applied;
       if (r.caughtUp) return total;
-      if (r.failed)
-        await new Promise((resolve) =>
-          setTimeout(resolve, Math.min(retry.maxMs, retry.baseMs * 2 ** (poison.failures.get(r.failed!.eventId) ?? 1))),
-        );
+      const failed = r.failed;
+      if (failed)
+        await new Promise((resolve) => setTimeout(resolve, backoffDelay(poison.failures.get(failed.eventId) ?? 1, retry)));
     }
   }
 

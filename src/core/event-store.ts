@@ -30,6 +30,11 @@ export type ReadAllOptions = {
   /** Only events at or before this position. */
   throughPosition?: number;
   /**
+   * Personal fields as stored (sealed), not opened: for readers that hand events on (dead letters, a
+   * consumer's sweep that opens them itself), so no copy in clear leaves the store.
+   */
+  sealed?: boolean;
+  /**
    * Also return events committed by transactions newer than the oldest one still running. Such a batch
    * shows everything committed now (what a read-your-writes check needs) but is not safe to checkpoint
    * past: the running transaction may still commit events that sort before it.
@@ -52,7 +57,14 @@ export type IdempotencyRequest = {
   respond: (results: AppendResult[]) => { status: number; body: unknown };
 };
 
-export type AppendOptions = { idempotency?: IdempotencyRequest };
+export type AppendOptions = {
+  idempotency?: IdempotencyRequest;
+  /**
+   * Subjects whose personal data is forgotten in the same transaction as these events (the event that
+   * records the erasure, say): once the append is answered, the erasure is done.
+   */
+  forgetSubjects?: string[];
+};
 
 export type Snapshot = { streamId: string; version: number; schemaVersion: number; state: unknown };
 

@@ -1,3 +1,4 @@
+import { backoffDelay } from "./backoff.ts";
 import type { Decider } from "./decider.ts";
 import { deterministicId } from "./deterministic-id.ts";
 import { appendResult } from "./event-pipeline.ts";
@@ -20,6 +21,8 @@ export type HandleCommandOptions = {
   idempotencyKey?: string;
   /** Records the caller's answer under an idempotency key in the append's transaction. */
   idempotency?: IdempotencyRequest;
+  /** Subjects forgotten in the append's transaction (see AppendOptions). */
+  forgetSubjects?: string[];
   /** Serialises commands per stream within this process (see createKeyedMutex). */
   serialize?: KeyedMutex;
   /** Called when writing a snapshot fails: the command still succeeded, the snapshot is only a cache. */
@@ -62,13 +65,17 @@ export async function handleCommand<C extends Command, E extends Event, S>(
       const result = await store.appendToStream(
         streamId,
         events.map((e, i) => ({ ...e, eventId: ids[i], metadata: options.metadata })),
-        { expectedVersion: loaded.version === 0 ? "no_stream" : loaded.version, idempotency: options.idempotency },
+        {
+          expectedVersion: loaded.version === 0 ? "no_stream" : loaded.version,
+          idempotency: options.idempotency,
+          forgetSubjects: options.forgetSubjects,
+        },
       );
       await maybeSnapshot(store, decider, streamId, loaded, events, result.version, options.onSnapshotError);
       return result;
     } catch (error) {
       if (!(error instanceof ConcurrencyError) || attempt >= maxAttempts) throw error;
-      await sleep(Math.random() * 5 * 2 ** attempt);
+      await sleep(backoffDelay(attempt, { baseMs: 10, maxMs: 200 }));
     }
   }
 }

@@ -18,18 +18,23 @@ type Row = RecordedEvent & { transactionId: bigint; subjectId?: string };
 
 /** An in-memory key store, for tests and the in-memory event store. */
 export function createInMemoryKeyStore(): KeyStore {
-  const keys = new Map<string, Uint8Array>();
+  // A forgotten subject stays as a tombstone (null), so no key is ever made for it again.
+  const keys = new Map<string, Uint8Array | null>();
   return {
     async obtain(subjectId) {
-      const key = keys.get(subjectId) ?? generateKeyBytes();
-      keys.set(subjectId, key);
-      return key;
+      if (!keys.has(subjectId)) keys.set(subjectId, generateKeyBytes());
+      return keys.get(subjectId) ?? undefined;
     },
     async findMany(subjectIds) {
-      return new Map(subjectIds.flatMap((s) => (keys.has(s) ? [[s, keys.get(s) as Uint8Array] as const] : [])));
+      return new Map(
+        subjectIds.flatMap((s) => {
+          const key = keys.get(s);
+          return key ? [[s, key] as const] : [];
+        }),
+      );
     },
     async forget(subjectId) {
-      keys.delete(subjectId);
+      keys.set(subjectId, null);
     },
   };
 }
@@ -48,6 +53,12 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
   let transactions = 0n;
   const read = (events: RecordedEvent[]) => finishRead(events, personalData, options.upcasters);
   const strip = ({ transactionId: _t, subjectId: _s, ...event }: Row): RecordedEvent => event;
+
+  function forgetNow(subjectId: string) {
+    void keys.forget(subjectId);
+    // A snapshot may hold the subject's data in clear; it is dropped and rebuilt from (redacted) events.
+    for (const row of rows) if (row.subjectId === subjectId) snapshots.delete(row.streamId);
+  }
 
   const store: EventStore = {
     async append(requests, appendOptions = {}) {
@@ -100,6 +111,8 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         out.push(appendResult(r.streamId, written));
       }
       if (record) idempotency.set(record.key, { key: record.key, fingerprint: record.fingerprint, ...record.respond(out) });
+      // Nothing can interleave before this point, so the erasure lands with the events.
+      for (const subjectId of appendOptions.forgetSubjects ?? []) forgetNow(subjectId);
       // Reading back (decrypting, upcasting) is async, so it happens only after every write is done.
       return Promise.all(out.map(async (r) => ({ ...r, events: await read(r.events) })));
     },
@@ -144,7 +157,8 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
         .slice(0, limit);
       const last = batch[batch.length - 1];
       const checkpoint = last ? { transactionId: String(last.transactionId), position: last.position } : after;
-      return { events: await read(batch.map(strip)), checkpoint };
+      const events = batch.map(strip);
+      return { events: await (opts.sealed ? finishRead(events, undefined, options.upcasters) : read(events)), checkpoint };
     },
 
     async findEvents(eventIds) {
@@ -162,9 +176,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
     },
 
     async forgetSubject(subjectId) {
-      await keys.forget(subjectId);
-      // A snapshot may hold the subject's data in clear; it is dropped and rebuilt from (redacted) events.
-      for (const row of rows) if (row.subjectId === subjectId) snapshots.delete(row.streamId);
+      forgetNow(subjectId);
     },
   };
   return store;

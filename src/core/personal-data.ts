@@ -10,10 +10,11 @@ export type PersonalDataPolicy = Record<string, PersonalDataRule>;
 
 /** Raw AES keys per subject. Implementations: in memory, and the Postgres keys table. */
 export interface KeyStore {
-  /** The subject's key, created when missing. */
-  obtain(subjectId: string): Promise<Uint8Array>;
+  /** The subject's key, created when missing; undefined once the subject is forgotten (never made again). */
+  obtain(subjectId: string): Promise<Uint8Array | undefined>;
   /** Keys of the subjects that still have one. */
   findMany(subjectIds: string[]): Promise<Map<string, Uint8Array>>;
+  /** Deletes the key and leaves a tombstone, so `obtain` never makes one for this subject again. */
   forget(subjectId: string): Promise<void>;
 }
 
@@ -53,6 +54,16 @@ export type PersonalData = {
   openAll<T extends { data: unknown }>(items: T[]): Promise<T[]>;
 };
 
+/** A sealed field's value, or REDACTED when it cannot be opened (damaged, or sealed under another key). */
+async function open(key: CryptoKey, sealed: Sealed): Promise<unknown> {
+  try {
+    const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64(sealed.iv) }, key, fromBase64(sealed.ct));
+    return JSON.parse(new TextDecoder().decode(plain));
+  } catch {
+    return REDACTED;
+  }
+}
+
 export function createPersonalData(policy: PersonalDataPolicy, keys: KeyStore): PersonalData {
   return {
     async seal(type, data) {
@@ -60,8 +71,14 @@ export function createPersonalData(policy: PersonalDataPolicy, keys: KeyStore): 
       if (!rule || typeof data !== "object" || data === null) return { data };
       const record = data as Record<string, unknown>;
       const subjectId = rule.subject(record);
-      const key = await importKey(await keys.obtain(subjectId));
+      const raw = await keys.obtain(subjectId);
       const out: Record<string, unknown> = { ...record };
+      // Forgotten already (a command that decided before the forget): the fields are stored redacted.
+      if (!raw) {
+        for (const field of rule.fields) if (field in record) out[field] = REDACTED;
+        return { data: out, subjectId };
+      }
+      const key = await importKey(raw);
       for (const field of rule.fields) {
         if (!(field in record)) continue;
         const iv = crypto.getRandomValues(new Uint8Array(12));
@@ -96,8 +113,7 @@ export function createPersonalData(policy: PersonalDataPolicy, keys: KeyStore): 
             data[field] = REDACTED;
             continue;
           }
-          const plain = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64(v.iv) }, key, fromBase64(v.ct));
-          data[field] = JSON.parse(new TextDecoder().decode(plain));
+          data[field] = await open(key, v);
         }
         opened.push({ ...item, data });
       }

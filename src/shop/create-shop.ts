@@ -23,9 +23,9 @@ export type ShopOptions = { sql: Sql; readSql?: Sql; notifyChannel?: string; gat
 export function createShop(options: ShopOptions) {
   const readSql = options.readSql ?? options.sql;
   const keys = createPostgresKeyStore(options.sql);
+  // The store keeps keys in subject_keys on the same database, so a forget commits with its event.
   const store: EventStore = createPostgresEventStore({
     sql: options.sql,
-    keys,
     personalData: customerPersonalData,
     notifyChannel: options.notifyChannel,
   });

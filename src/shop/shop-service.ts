@@ -96,18 +96,16 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
         locked(opts),
       ),
 
-    async forgetCustomer(customerId: string, opts: HandleCommandOptions = {}) {
-      const result = await handleCommand(
+    // The event says it happened and the key's deletion, in the same transaction, makes it true for every
+    // stored copy at once: the erasure is complete once answered.
+    forgetCustomer: (customerId: string, opts: HandleCommandOptions = {}) =>
+      handleCommand(
         store,
         customers,
         customerStream(customerId),
         { type: "ForgetCustomer", data: { customerId } },
-        opts,
-      );
-      // The event says it happened; deleting the key makes it true for every stored copy at once.
-      await store.forgetSubject(customerId);
-      return result;
-    },
+        { ...opts, forgetSubjects: [customerId] },
+      ),
 
     async createOrder(input: { orderId: string; customerId: string }, opts: HandleCommandOptions = {}) {
       const { state } = await loadState(store, customers, customerStream(input.customerId));

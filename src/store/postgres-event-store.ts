@@ -23,12 +23,16 @@ import { assertExpectedVersion } from "../core/expected-version.ts";
 import { streamCategory, type RecordedEvent } from "../core/messages.ts";
 import { createPersonalData, type KeyStore, type PersonalDataPolicy } from "../core/personal-data.ts";
 import type { Upcasters } from "../core/upcasters.ts";
-import { createPostgresKeyStore } from "./postgres-key-store.ts";
+import { createPostgresKeyStore, forgetSubjectIn } from "./postgres-key-store.ts";
 
 export type PostgresEventStoreOptions = {
   sql: Sql;
   upcasters?: Upcasters;
   personalData?: PersonalDataPolicy;
+  /**
+   * Where subject keys live; by default the `subject_keys` table on `sql`, which an append that forgets a
+   * subject writes in its own transaction. A key store elsewhere is also told, after the commit.
+   */
   keys?: KeyStore;
   /** Channel notified once per appending transaction; the relay listens on it. */
   notifyChannel?: string;
@@ -107,6 +111,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
   const keys = options.keys ?? createPostgresKeyStore(sql);
   const personalData = options.personalData ? createPersonalData(options.personalData, keys) : undefined;
   const read = (events: RecordedEvent[]) => finishRead(events, personalData, upcasters);
+  const readSealed = (events: RecordedEvent[]) => finishRead(events, undefined, upcasters);
   // Without sealed fields or upcasters an append's results are final as written: no promise per result.
   const finish = (results: AppendResult[]) =>
     !personalData && !upcasters ? results : Promise.all(results.map(async (r) => ({ ...r, events: await read(r.events) })));
@@ -172,6 +177,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
         if (replay) return replay;
         return appendResult(r.streamId, (rowsByRequest.get(i) ?? []).map(toRecorded));
       });
+      for (const subjectId of options.forgetSubjects ?? []) await forgetSubjectIn(tx, subjectId);
       const record = options.idempotency;
       if (record) {
         const answer = record.respond(results);
@@ -428,12 +434,15 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
       if (ids.length > 1 && new Set(ids).size !== ids.length) throw new TypeError("an event id appears twice in one append");
       // An idempotency record's answer is computed here in TypeScript, so those appends keep their own
       // transaction; the rest share one with whatever else is being appended at the same time.
-      if (options.groupCommit !== false && !appendOptions.idempotency) {
+      if (options.groupCommit !== false && !appendOptions.idempotency && !appendOptions.forgetSubjects?.length) {
         return finish(await batcher.submit({ requests, prepared }));
       }
       for (let attempt = 1; ; attempt++) {
         try {
-          return finish(await appendOnce(requests, prepared, appendOptions));
+          const results = await appendOnce(requests, prepared, appendOptions);
+          // A key store of its own (not this database's subject_keys) can only be told after the commit.
+          if (options.keys) for (const s of appendOptions.forgetSubjects ?? []) await options.keys.forget(s);
+          return finish(results);
         } catch (error) {
           // Another transaction stored one of these event ids meanwhile (now it is a replay), or a batch
           // created one of these streams, or deadlocked with this one: the next run sees what committed.
@@ -492,7 +501,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
         limit ${opts.batchSize ?? 500}`;
       const last = rows[rows.length - 1];
       const checkpoint = last ? { transactionId: String(last.transaction_id), position: last.position } : after;
-      return { events: await read(rows.map(toRecorded)), checkpoint };
+      return { events: await (opts.sealed ? readSealed : read)(rows.map(toRecorded)), checkpoint };
     },
 
     async findEvents(eventIds) {
@@ -521,10 +530,8 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
     },
 
     async forgetSubject(subjectId) {
-      // The key goes first: from that moment every sealed field of the subject is unreadable. Snapshots
-      // of the subject's streams may hold those fields in clear, so they go too and are rebuilt from events.
-      await keys.forget(subjectId);
-      await sql`delete from snapshots where stream_id in (select stream_id from events where subject_id = ${subjectId})`;
+      await sql.begin((tx) => forgetSubjectIn(tx, subjectId));
+      if (options.keys) await options.keys.forget(subjectId);
     },
   };
   return store;
