@@ -60,7 +60,7 @@ describe("forgetting a subject", () => {
     await store.appendToStream(s, [register(personId, "Grace")]);
     await db.sql`update events set data = jsonb_set(data, '{name,ct}', '"AAAAAAAAAAAAAAAAAAAAAAAA"') where stream_id = ${s}`;
     const [event] = await store.readStream(s);
-    expect((event?.data as { name: string }).name).toBe(REDACTED);
+    expect((event?.data as { name?: string } | undefined)?.name).toBe(REDACTED);
   });
 
   it("commits the erasure with its event: when forgetting fails, no event and no idempotent answer remain", async () => {
@@ -82,7 +82,7 @@ describe("forgetting a subject", () => {
       const done = await h.call("DELETE", `/customers/${customerId}/personal-data`, undefined, { "idempotency-key": key });
       expect(done.status).toBe(200);
       const events = await h.shop.store.readStream(`customer-${customerId}`);
-      expect((events[0]?.data as { name: string }).name).toBe(REDACTED);
+      expect((events[0]?.data as { name?: string } | undefined)?.name).toBe(REDACTED);
     } finally {
       await h.close();
     }
