@@ -39,6 +39,13 @@ const ConfigSchema = v.object({
   RELAY_PARTITIONS: int(16, 1, 1024),
   RELAY_LANES: int(2, 1, 64),
   DB_POOL_MAX: int(10, 1, 500),
+  // Unset, each process takes its own default (see sessionTimeouts); 0 turns a limit off.
+  DB_STATEMENT_TIMEOUT_MS: v.optional(v.pipe(v.string(), v.regex(/^\d+$/, "must be a whole number"), v.transform(Number))),
+  DB_LOCK_TIMEOUT_MS: v.optional(v.pipe(v.string(), v.regex(/^\d+$/, "must be a whole number"), v.transform(Number))),
+  DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: v.optional(
+    v.pipe(v.string(), v.regex(/^\d+$/, "must be a whole number"), v.transform(Number)),
+  ),
+  HORIZON_STALL_SECONDS: int(300, 1, 86_400),
   RELAY_METRICS_PORT: int(9464, 0, 65535),
   CONSUMER_METRICS_PORT: int(9465, 0, 65535),
   CONSUMER_PREFETCH: int(64, 1, 1000),
@@ -82,6 +89,10 @@ export type Config = {
   /** How long a saga worker's claim lasts; after a crash the step waits this long to run again. */
   sagaLeaseMs: number;
   dbPoolMax: number;
+  /** Postgres session limits given in the environment; each process fills the rest with its defaults. */
+  dbTimeouts: { statementMs?: number; lockMs?: number; idleInTransactionMs?: number };
+  /** /ready fails when a transaction has held the gap-safe horizon back for longer than this. */
+  horizonStallSeconds: number;
 };
 
 /** Parses the environment once. Throws ConfigError with one line per bad or missing variable. */
@@ -131,5 +142,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     sagaMetricsPort: c.SAGA_METRICS_PORT,
     sagaLeaseMs: c.SAGA_LEASE_MS,
     dbPoolMax: c.DB_POOL_MAX,
+    dbTimeouts: {
+      statementMs: c.DB_STATEMENT_TIMEOUT_MS,
+      lockMs: c.DB_LOCK_TIMEOUT_MS,
+      idleInTransactionMs: c.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    },
+    horizonStallSeconds: c.HORIZON_STALL_SECONDS,
   };
 }

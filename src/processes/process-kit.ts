@@ -2,7 +2,21 @@ import { Hono } from "hono";
 import type { Registry } from "prom-client";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
-import { connect } from "../store/connect.ts";
+import { connect, type SessionTimeouts } from "../store/connect.ts";
+
+/**
+ * A process's Postgres session limits: what the environment says, else its role's default. The API answers
+ * people, so a statement gets 5 s; the others run batches, 30 s. A lock is waited for 5 s and an idle
+ * transaction kept 60 s everywhere: a relay stuck mid-batch then gives its partitions up, and one locked
+ * row cannot stall the batches queued behind it for ever.
+ */
+export function sessionTimeouts(config: Config, role: string): SessionTimeouts {
+  return {
+    statementMs: config.dbTimeouts.statementMs ?? (role === "api" ? 5_000 : 30_000),
+    lockMs: config.dbTimeouts.lockMs ?? 5_000,
+    idleInTransactionMs: config.dbTimeouts.idleInTransactionMs ?? 60_000,
+  };
+}
 
 /** Starts an HTTP server; main.ts passes Bun's server, deno.ts passes Deno's. */
 export type Serve = (
@@ -15,11 +29,22 @@ export type ProcessContext = { config: Config; log: Logger; serve: Serve };
 
 /** The write database (events) and, when configured apart, the read database (read models and inboxes). */
 export function databases(config: Config, name: string, max = config.dbPoolMax) {
-  const sql = connect(config.databaseUrl, { max, applicationName: `eventline-${name}`, schema: config.databaseSchema });
+  const timeouts = sessionTimeouts(config, name);
+  const sql = connect(config.databaseUrl, {
+    max,
+    applicationName: `eventline-${name}`,
+    schema: config.databaseSchema,
+    timeouts,
+  });
   const readSql =
     config.readDatabaseUrl === config.databaseUrl
       ? sql
-      : connect(config.readDatabaseUrl, { max, applicationName: `eventline-${name}-read`, schema: config.databaseSchema });
+      : connect(config.readDatabaseUrl, {
+          max,
+          applicationName: `eventline-${name}-read`,
+          schema: config.databaseSchema,
+          timeouts,
+        });
   return {
     sql,
     readSql,

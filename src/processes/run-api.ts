@@ -9,6 +9,8 @@ import { createApp } from "../http/create-app.ts";
 import { outboxStatus, releaseStream } from "../outbox/outbox-queries.ts";
 import { listSagas, retrySaga } from "../sagas/saga-store.ts";
 import { createShop } from "../shop/create-shop.ts";
+import { assertHorizonMoving } from "../store/horizon.ts";
+import { horizonGauge } from "./horizon-gauge.ts";
 import { databases, onShutdown, type ProcessContext } from "./process-kit.ts";
 
 /** The API process: the shop's commands and queries, operations and admin routes, on HOST:PORT. */
@@ -19,6 +21,7 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
   await shop.ensureReadModels();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  horizonGauge(registry, db.sql);
   const requests = new Counter({
     name: "eventline_http_requests_total",
     help: "HTTP requests",
@@ -48,7 +51,7 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
 
   const app = createApp({
     ready: async () => {
-      await db.sql`select 1`;
+      await assertHorizonMoving(db.sql, config.horizonStallSeconds);
       if (db.readSql !== db.sql) await db.readSql`select 1`;
       await withBroker(async (conn) => (await conn.createChannel()).close());
     },

@@ -5,6 +5,7 @@ import { liveTables } from "../consumers/consumer-definition.ts";
 import { createConsumerMetrics } from "../consumers/consumer-metrics.ts";
 import { createConsumer } from "../consumers/consumer-runtime.ts";
 import { createShop } from "../shop/create-shop.ts";
+import { horizonGauge } from "./horizon-gauge.ts";
 import { databases, onShutdown, type ProcessContext, serveProbe } from "./process-kit.ts";
 
 /** A consumer process: one read model by name, or `all` of them (handy locally; deploy one per process). */
@@ -27,6 +28,7 @@ export async function runConsumers(ctx: ProcessContext, which: string | undefine
     def,
     tables: liveTables(def),
   });
+  horizonGauge(registry, db.sql);
   const metrics = createConsumerMetrics(registry, () => Promise.all(defs.map((d) => consumerLag(lagDeps(d)))));
   const consumers = defs.map((def) =>
     createConsumer({

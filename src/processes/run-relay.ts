@@ -4,7 +4,7 @@ import { outboxStatus } from "../outbox/outbox-queries.ts";
 import { createRelay } from "../outbox/relay.ts";
 import { createRelayMetrics } from "../outbox/relay-metrics.ts";
 import { connect } from "../store/connect.ts";
-import { onShutdown, type ProcessContext, serveProbe } from "./process-kit.ts";
+import { onShutdown, type ProcessContext, serveProbe, sessionTimeouts } from "./process-kit.ts";
 
 /** The relay process: publishes the outbox, serves /health and /metrics on RELAY_METRICS_PORT. */
 export async function runRelay(ctx: ProcessContext): Promise<void> {
@@ -15,6 +15,7 @@ export async function runRelay(ctx: ProcessContext): Promise<void> {
     max: config.relay.lanes + 1,
     applicationName: "eventline-relay",
     schema: config.databaseSchema,
+    timeouts: sessionTimeouts(config, "relay"),
   });
   const broker = connectBroker(config.amqpUrl, log, "eventline-relay");
   const registry = new Registry();
