@@ -80,7 +80,7 @@ export async function sweep(
   let checkpoint = await loadCheckpoint(sql, def.name);
   let applied = 0;
   for (let i = 0; i < (options.maxBatches ?? Number.POSITIVE_INFINITY); i++) {
-    const batch = await store.readAll({ after: checkpoint, batchSize: 500, categories, sealed: deps.prepare !== undefined });
+    const batch = await store.readAll({ after: checkpoint, batchSize: 500, ...categories, sealed: deps.prepare !== undefined });
     if (batch.events.length === 0) return { applied, checkpoint, caughtUp: true };
     const relevant = batch.events.filter((e) => bindsEvent(def, e));
     const versions = await appliedVersions(sql, def.name, relevant);
@@ -127,7 +127,7 @@ export async function hasApplied(deps: SweepDeps, position: number): Promise<boo
   for (let i = 0; i < 20; i++) {
     // includeRecent: the gap-safe horizon would hide the caller's own committed events whenever any older
     // transaction is still running, and an unseen event must not count as applied.
-    const batch = await store.readAll({ after, batchSize: 1000, categories, throughPosition: position, includeRecent: true });
+    const batch = await store.readAll({ after, batchSize: 1000, ...categories, throughPosition: position, includeRecent: true });
     const due = batch.events.filter((e) => bindsEvent(def, e));
     const versions = await appliedVersions(sql, def.name, due);
     if (due.some((e) => e.version > (versions.get(e.streamId) ?? 0))) return false;

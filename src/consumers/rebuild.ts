@@ -88,7 +88,7 @@ export async function replayIntoCopy(options: RebuildOptions & { label: string }
   // Replay everything visible now; the live model is not touched.
   let headPosition = await store.headPosition();
   for (;;) {
-    const batch = await store.readAll({ after: checkpoint, batchSize, categories });
+    const batch = await store.readAll({ after: checkpoint, batchSize, ...categories });
     if (batch.events.length === 0) break;
     await sql.begin((tx) => applyBatch(tx, batch.events));
     checkpoint = batch.checkpoint;
@@ -117,13 +117,13 @@ export async function replayIntoCopy(options: RebuildOptions & { label: string }
      */
     async catchUpIn(tx: TransactionSql) {
       for (;;) {
-        const batch = await store.readAll({ after: checkpoint, batchSize, categories });
+        const batch = await store.readAll({ after: checkpoint, batchSize, ...categories });
         if (batch.events.length === 0) break;
         await applyBatch(tx, batch.events);
         checkpoint = batch.checkpoint;
       }
       for (let after = checkpoint; ; ) {
-        const batch = await store.readAll({ after, batchSize, categories, includeRecent: true });
+        const batch = await store.readAll({ after, batchSize, ...categories, includeRecent: true });
         if (batch.events.length === 0) return;
         await applyBatch(tx, await unappliedIn(tx, batch.events));
         after = batch.checkpoint;

@@ -26,7 +26,10 @@ export const START: Checkpoint = { transactionId: "0", position: 0 };
 export type ReadAllOptions = {
   after?: Checkpoint;
   batchSize?: number;
+  /** Only events of these categories... */
   categories?: string[];
+  /** ...or of a category starting with one of these (with `categories`). */
+  categoryPrefixes?: string[];
   /** Only events at or before this position. */
   throughPosition?: number;
   /**

@@ -150,9 +150,12 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       const afterTx = BigInt(after.transactionId);
       const limit = opts.batchSize ?? 500;
       const categories = opts.categories ? new Set(opts.categories) : undefined;
+      const prefixes = opts.categoryPrefixes ?? [];
+      const inCategory = (category: string) =>
+        !categories || categories.has(category) || prefixes.some((p) => category.startsWith(p));
       const batch = rows
         .filter((r) => r.transactionId > afterTx || (r.transactionId === afterTx && r.position > after.position))
-        .filter((r) => !categories || categories.has(streamCategory(r.streamId)))
+        .filter((r) => inCategory(streamCategory(r.streamId)))
         .filter((r) => opts.throughPosition === undefined || r.position <= opts.throughPosition)
         .slice(0, limit);
       const last = batch[batch.length - 1];

@@ -99,7 +99,7 @@ export async function runDeadLetters(config: Config, [sub, consumer, ...ids]: st
     else if (sub === "show")
       out(
         JSON.stringify(
-          (await listDeadLetters(conn, consumer)).filter((d) => ids.includes(d.messageId)),
+          (await listDeadLetters(conn, consumer, prefix)).filter((d) => ids.includes(d.messageId)),
           null,
           2,
         ),

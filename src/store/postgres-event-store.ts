@@ -13,10 +13,11 @@ import {
   type AppendResult,
   type EventStore,
   type IdempotencyRecord,
+  type ReadAllOptions,
   START,
   type Snapshot,
 } from "../core/event-store.ts";
-import { ConcurrencyError, IdempotencyError, IdempotencyKeyTaken } from "../core/errors.ts";
+import { ConcurrencyError, EventlineError, IdempotencyError, IdempotencyKeyTaken } from "../core/errors.ts";
 import type { ExpectedVersion } from "../core/expected-version.ts";
 import { createBatcher } from "./group-commit.ts";
 import { assertExpectedVersion } from "../core/expected-version.ts";
@@ -87,6 +88,14 @@ function isRetriableConflict(error: unknown): boolean {
 /** Postgres refused the statement itself (its error carries a severity); the connection is fine. */
 function isStatementError(error: unknown): boolean {
   return typeof (error as { severity?: unknown })?.severity === "string";
+}
+
+/** The SQL of a read's category filter (see categoriesOf). */
+function categoryCondition(sql: Sql, opts: ReadAllOptions) {
+  if (!opts.categories) return sql``;
+  if (!opts.categoryPrefixes?.length) return sql`and category = any(${opts.categories}::text[])`;
+  const likes = opts.categoryPrefixes.map((p) => `${p.replace(/[\\%_]/g, "\\$&")}%`);
+  return sql`and (category = any(${opts.categories}::text[]) or category like any(${likes}::text[]))`;
 }
 
 /** A row of `events` as the envelope callers see. */
@@ -421,6 +430,24 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
   // two runs each): one flush 13.0-13.2k/s, two 16.2-16.8k/s, three 15.5-15.9k/s, four 15.4k/s.
   const batcher = createBatcher<Call, AppendResult[]>(flushBatch, 500, options.groupCommitConcurrency ?? 2);
 
+  /**
+   * A stored transaction id the database has not reached yet means the log was restored into another
+   * cluster: the horizon would hide those events for ever and every reader would quietly read nothing.
+   * Checked when a read comes back empty, with one probe at the top of the commit-order index.
+   */
+  async function assertTransactionIdsBehind(): Promise<void> {
+    const [ahead] = await sql<{ transaction_id: string }[]>`
+      select transaction_id::text from events where transaction_id >= pg_snapshot_xmax(pg_current_snapshot()) limit 1`;
+    if (ahead) {
+      throw new EventlineError(
+        "TRANSACTION_IDS_AHEAD",
+        `events carry transaction id ${ahead.transaction_id}, which this database has not reached: the log was restored ` +
+          "from another cluster, and no reader would see those events; run the restore step in the README " +
+          "(Operations: restoring a dump) before starting any process",
+      );
+    }
+  }
+
   const store: EventStore = {
     async append(requests, appendOptions = {}) {
       for (const r of requests) {
@@ -496,10 +523,11 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
         where (transaction_id, position) > (${after.transactionId}::xid8, ${after.position})
           ${opts.includeRecent ? sql`` : sql`and transaction_id < pg_snapshot_xmin(pg_current_snapshot())`}
           ${opts.throughPosition === undefined ? sql`` : sql`and position <= ${opts.throughPosition}`}
-          ${opts.categories ? sql`and category = any(${opts.categories}::text[])` : sql``}
+          ${categoryCondition(sql, opts)}
         order by transaction_id, position
         limit ${opts.batchSize ?? 500}`;
       const last = rows[rows.length - 1];
+      if (!last && !opts.includeRecent) await assertTransactionIdsBehind();
       const checkpoint = last ? { transactionId: String(last.transaction_id), position: last.position } : after;
       return { events: await (opts.sealed ? readSealed : read)(rows.map(toRecorded)), checkpoint };
     },

@@ -4,6 +4,7 @@ import { createApp } from "../../src/http/create-app.ts";
 import { databases } from "../../src/processes/process-kit.ts";
 import { connect } from "../../src/store/connect.ts";
 import { assertHorizonMoving, oldestTransaction } from "../../src/store/horizon.ts";
+import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
 import { amqpUrl } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
 
@@ -93,6 +94,27 @@ describe("a transaction holding the gap-safe horizon back", () => {
       await held`rollback`;
       held.release();
       await other.end();
+    }
+  });
+});
+
+describe("a log restored into another cluster", () => {
+  it("says so instead of reading nothing, and reads again after the documented renumbering", async () => {
+    const restored = await createTestDatabase();
+    try {
+      const store = createPostgresEventStore({ sql: restored.sql });
+      await restored.sql`
+        insert into events (transaction_id, event_id, stream_id, category, version, type, data, metadata)
+        values ('900000000000'::xid8, ${crypto.randomUUID()}, 'old-1', 'old', 1, 'Happened', '{}', '{}')`;
+      await expect(store.readAll()).rejects.toThrow("which this database has not reached");
+      // The README's restore step (Operations: restoring a dump).
+      await restored.sql.begin(async (tx) => {
+        await tx`update events set transaction_id = '1'::xid8`;
+        await tx`update consumer_checkpoints set transaction_id = '1'::xid8 where transaction_id <> '0'::xid8`;
+      });
+      expect((await store.readAll()).events.map((e) => e.streamId)).toEqual(["old-1"]);
+    } finally {
+      await restored.drop();
     }
   });
 });
