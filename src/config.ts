@@ -58,8 +58,13 @@ const ConfigSchema = v.object({
     "eventline_outbox",
   ),
   // Fault injection for the failure tests; never set in production.
-  EVENTLINE_FAULT: v.optional(v.picklist(["relay-crash-after-confirm", "saga-crash-after-charge"], "is not a known fault")),
+  EVENTLINE_FAULT: v.optional(
+    v.picklist(["relay-crash-after-confirm", "saga-crash-after-charge", "saga-crash-after-provider"], "is not a known fault"),
+  ),
   SAGA_METRICS_PORT: int(9466, 0, 65535),
+  PAYMENT_PROVIDER_URL: v.optional(url(["http", "https"])),
+  PAYMENT_PROVIDER_PORT: int(9467, 0, 65535),
+  RELAY_CONFIRM_TIMEOUT_MS: int(10_000, 50, 600_000),
   SAGA_LEASE_MS: int(60_000, 100, 3_600_000),
 });
 
@@ -74,7 +79,15 @@ export type Config = {
   eventsExchange: string;
   adminToken?: string;
   logLevel: "debug" | "info" | "warn" | "error";
-  relay: { pollMs: number; batchSize: number; maxAttempts: number; partitions: number; lanes: number; metricsPort: number };
+  relay: {
+    pollMs: number;
+    batchSize: number;
+    maxAttempts: number;
+    partitions: number;
+    lanes: number;
+    metricsPort: number;
+    confirmTimeoutMs: number;
+  };
   consumer: {
     metricsPort: number;
     prefetch: number;
@@ -84,7 +97,9 @@ export type Config = {
     queuePrefix: string;
   };
   notifyChannel: string;
-  fault?: "relay-crash-after-confirm" | "saga-crash-after-charge";
+  fault?: "relay-crash-after-confirm" | "saga-crash-after-charge" | "saga-crash-after-provider";
+  /** The payment provider: the saga calls `url` when set (else an in-memory stand-in); its process serves on `port`. */
+  paymentProvider: { url?: string; port: number };
   sagaMetricsPort: number;
   /** How long a saga worker's claim lasts; after a crash the step waits this long to run again. */
   sagaLeaseMs: number;
@@ -128,6 +143,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       partitions: c.RELAY_PARTITIONS,
       lanes: c.RELAY_LANES,
       metricsPort: c.RELAY_METRICS_PORT,
+      confirmTimeoutMs: c.RELAY_CONFIRM_TIMEOUT_MS,
     },
     consumer: {
       metricsPort: c.CONSUMER_METRICS_PORT,
@@ -139,6 +155,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     notifyChannel: c.NOTIFY_CHANNEL,
     fault: c.EVENTLINE_FAULT,
+    paymentProvider: { url: c.PAYMENT_PROVIDER_URL, port: c.PAYMENT_PROVIDER_PORT },
     sagaMetricsPort: c.SAGA_METRICS_PORT,
     sagaLeaseMs: c.SAGA_LEASE_MS,
     dbPoolMax: c.DB_POOL_MAX,

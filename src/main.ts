@@ -12,6 +12,7 @@ import { runApi } from "./processes/run-api.ts";
 import { runDeadLetters, runForgetSubject, runMigrate, runOutbox, runReadModels, runStreams } from "./processes/run-cli.ts";
 import { runConsumers } from "./processes/run-consumers.ts";
 import { runRelay } from "./processes/run-relay.ts";
+import { runPaymentProvider } from "./processes/run-payment-provider.ts";
 import { runSaga } from "./processes/run-saga.ts";
 import { runSagas } from "./processes/run-cli.ts";
 
@@ -57,6 +58,8 @@ async function main(argv: string[]): Promise<void> {
       return runConsumers(ctx, args[0]);
     case "saga":
       return runSaga(ctx);
+    case "payment-provider":
+      return runPaymentProvider(ctx);
     case "sagas":
       return runSagas(config, args);
     case "outbox":

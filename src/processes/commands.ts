@@ -17,6 +17,11 @@ export const commands: Record<string, { usage: string; summary: string }> = {
     usage: "saga",
     summary: "Start checkout sagas from OrderPlaced and drive them; /health and /metrics on SAGA_METRICS_PORT.",
   },
+  "payment-provider": {
+    usage: "payment-provider",
+    summary:
+      "The stand-in payment provider (own tables, idempotency keys) on PAYMENT_PROVIDER_PORT; the saga calls PAYMENT_PROVIDER_URL.",
+  },
   "read-models": {
     usage: "read-models list | read-models rebuild <name>",
     summary: "Show read models with their lag, or rebuild one from the store.",

@@ -4,13 +4,42 @@ import { createConsumer } from "../consumers/consumer-runtime.ts";
 import { createSagaWorker } from "../sagas/saga-worker.ts";
 import { checkoutSaga, checkoutStarter } from "../shop/checkout-saga.ts";
 import { createShop } from "../shop/create-shop.ts";
+import type { Config } from "../config.ts";
+import type { Logger } from "../log.ts";
+import type { PaymentGateway } from "../shop/domain/payments.ts";
+import { createHttpGateway } from "../shop/payment-provider/http-payment-gateway.ts";
 import { databases, onShutdown, type ProcessContext, serveProbe } from "./process-kit.ts";
+
+/**
+ * The provider over HTTP when configured. With the fault `saga-crash-after-provider`, the process dies
+ * the moment the provider has answered a charge and before the answer is appended: the retried step must
+ * learn the charge from the provider under the same key, not charge again.
+ */
+function providerGateway(config: Config, log: Logger): PaymentGateway | undefined {
+  if (!config.paymentProvider.url) return undefined;
+  const gateway = createHttpGateway(config.paymentProvider.url);
+  if (config.fault !== "saga-crash-after-provider") return gateway;
+  return {
+    ...gateway,
+    async charge(input) {
+      const answer = await gateway.charge(input);
+      log("warn", "fault injected: crashing after the provider answered a charge, before appending it");
+      process.kill(process.pid, "SIGKILL");
+      return answer;
+    },
+  };
+}
 
 /** The saga process: starts checkouts from OrderPlaced (a consumer with its inbox) and drives them. */
 export async function runSaga(ctx: ProcessContext): Promise<void> {
   const { config, log } = ctx;
   const db = databases(config, "saga");
-  const shop = createShop({ sql: db.sql, readSql: db.readSql, notifyChannel: config.notifyChannel });
+  const shop = createShop({
+    sql: db.sql,
+    readSql: db.readSql,
+    notifyChannel: config.notifyChannel,
+    gateway: providerGateway(config, log),
+  });
   const sagaChannel = `${config.notifyChannel}_sagas`;
   const broker = connectBroker(config.amqpUrl, log, "eventline-saga");
   const registry = new Registry();
