@@ -6,6 +6,9 @@ export type RunningProcess = {
   name: string;
   lines: string[];
   exited: Promise<number>;
+  /** The signal that ended the process (SIGKILL, say), once it has exited by one. */
+  signal(): string | null;
+  pid: number;
   stop(signal?: "SIGTERM" | "SIGINT" | "SIGKILL"): Promise<number>;
 };
 
@@ -37,6 +40,8 @@ export function startProcess(name: string, args: string[], env: Record<string, s
     name,
     lines,
     exited,
+    pid: proc.pid,
+    signal: () => (proc.signalCode === null || proc.signalCode === undefined ? null : String(proc.signalCode)),
     async stop(signal = "SIGTERM") {
       proc.kill(signal);
       return exited;

@@ -1,7 +1,11 @@
 /**
- * The chaos run: the API, relay, consumers and saga as real processes under a bounded command load, while
- * faults are injected (SIGKILL of relay, consumers and API; restarts of RabbitMQ and Postgres). Then it
- * waits for everything to settle and checks that nothing was lost and nothing was applied twice.
+ * The chaos run: the API, relay, consumers, saga and the payment provider as real processes under a
+ * bounded command load, while crash faults are injected: Postgres and RabbitMQ killed with SIGKILL (every
+ * process lives through both without a restart of its own), a broker memory alarm longer than the
+ * relay's retry budget, a transaction held open across a rebuild, the relay killed between its confirms
+ * and its delete, the saga killed between the provider's answer and its append, consumers and API killed.
+ * Each fault proves it bit. Then the run waits for the system to settle and judges it against the
+ * client's own record of every answer and the provider's table of charges and refunds.
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
@@ -10,7 +14,8 @@ import { connect } from "../../src/store/connect.ts";
 import { deleteBrokerObjects } from "../broker-cleanup.ts";
 import { ensureInfraEnv, root } from "../infra-env.ts";
 import { freePort, type RunningProcess, startProcess } from "../process-runner.ts";
-import { check, type Findings, settle } from "./chaos-checks.ts";
+import { check, type Findings, settle, windowsBetween } from "./chaos-checks.ts";
+import { chaosFaults, type FaultOutcome } from "./chaos-faults.ts";
 import { runLoad, type Seed, type Sent } from "./chaos-load.ts";
 
 export type ChaosOptions = {
@@ -18,6 +23,8 @@ export type ChaosOptions = {
   maxCommands: number;
   workers?: number;
   settleMs?: number;
+  /** How long the broker alarm lasts (default 6 s; the relay's retry budget here is about 4 s). */
+  alarmMs?: number;
   log?: (line: string) => void;
   /** Keep the run's schema afterwards, for inspection. */
   keep?: boolean;
@@ -27,20 +34,37 @@ export type ChaosSummary = Findings & {
   commandsSent: number;
   accepted: number;
   unanswered: number;
-  faultsInjected: string[];
+  faults: FaultOutcome[];
   /** The load began before the first fault and was still sending after the last one. */
   loadSpannedFaults: boolean;
   settled: boolean;
-  ordersConfirmed: number;
-  ordersCancelled: number;
+  windowsWithout2xx: number;
+  errorsOutsideFaults: number;
+  errorDetails: string[];
 };
 
-function infra(command: string) {
-  const r = spawnSync("bash", [join(root, "scripts", "infra"), command], {
-    stdio: ["ignore", "ignore", "inherit"],
-    timeout: 180_000,
-  });
-  if (r.status !== 0) throw new Error(`scripts/infra ${command} failed`);
+/** Whether a summary shows a run that was tried hard and kept every promise. */
+export function isClean(s: ChaosSummary): boolean {
+  const differing = Object.values(s.readModelRowsDiffering).reduce((a, b) => a + b, 0);
+  return (
+    s.accepted > 0 &&
+    s.faults.length > 0 &&
+    s.faults.every((f) => f.bit) &&
+    s.loadSpannedFaults &&
+    s.settled &&
+    s.eventsLost === 0 &&
+    s.answersWithoutPosition === 0 &&
+    s.duplicateCharges + s.duplicateRefunds + s.duplicateReservations + s.duplicateOutcomes === 0 &&
+    s.inconsistentOrders === 0 &&
+    differing === 0 &&
+    s.stuckSagas === 0 &&
+    s.stockReceivedOutOfRange === 0 &&
+    s.parkedStreams === 0 &&
+    s.ordersConfirmed > 0 &&
+    s.ordersCancelled > 0 &&
+    s.windowsWithout2xx === 0 &&
+    s.errorsOutsideFaults === 0
+  );
 }
 
 async function until(what: string, test: () => Promise<boolean>, ms = 60_000) {
@@ -60,8 +84,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   await admin.unsafe(`create schema ${schema}`);
   await admin.end();
   const port = freePort();
+  const providerPort = freePort();
   const base = `http://127.0.0.1:${port}`;
-  const env = {
+  const env: Record<string, string> = {
     DATABASE_URL,
     AMQP_URL,
     DATABASE_SCHEMA: schema,
@@ -69,10 +94,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     QUEUE_PREFIX: `chaos.${tag}`,
     NOTIFY_CHANNEL: `chaos_${tag}`,
     PORT: String(port),
+    PAYMENT_PROVIDER_PORT: String(providerPort),
+    PAYMENT_PROVIDER_URL: `http://127.0.0.1:${providerPort}`,
     RELAY_METRICS_PORT: "0",
     CONSUMER_METRICS_PORT: "0",
     SAGA_METRICS_PORT: "0",
     SAGA_LEASE_MS: "3000",
+    // A small retry budget (three attempts, 1 s confirm timeout), so the broker alarm outlasts it.
+    RELAY_MAX_ATTEMPTS: "3",
+    RELAY_CONFIRM_TIMEOUT_MS: "1000",
     LOG_LEVEL: "warn",
   };
   const migrate = spawnSync(process.execPath, [join(root, "src", "main.ts"), "migrate"], {
@@ -81,12 +111,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   });
   if (migrate.status !== 0) throw new Error("migrate failed");
 
-  const roles: Record<string, string[]> = { api: ["api"], relay: ["relay"], consumers: ["consumer", "all"], saga: ["saga"] };
+  const roles: Record<string, string[]> = {
+    provider: ["payment-provider"],
+    api: ["api"],
+    relay: ["relay"],
+    consumers: ["consumer", "all"],
+    saga: ["saga"],
+  };
   const running = new Map<string, RunningProcess>();
-  const start = (name: string) => running.set(name, startProcess(name, roles[name] as string[], env));
+  const start = (name: string, extraEnv: Record<string, string> = {}) => {
+    const p = startProcess(name, roles[name] as string[], { ...env, ...extraEnv });
+    running.set(name, p);
+    return p;
+  };
   for (const name of Object.keys(roles)) start(name);
-  const apiUp = () => until("the api", async () => (await fetch(`${base}/health`)).status === 200);
-  await apiUp();
+  await until("the api", async () => (await fetch(`${base}/health`)).status === 200);
+  await until("the payment provider", async () => (await fetch(`${env.PAYMENT_PROVIDER_URL}/health`)).status === 200);
 
   const sql = connect(DATABASE_URL, { max: 4, schema });
   const shop = createShop({ sql, notifyChannel: env.NOTIFY_CHANNEL });
@@ -114,63 +154,47 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       seed.customers.push((await post("/customers", { name: `Chaos ${i}`, email: `c${i}@example.com` })).customerId as string);
 
     // Load, with the faults spread over it.
+    // Paced so that `maxCommands` would take `durationMs`; it runs on until the last fault has had a tail
+    // of answers after it (a slow fault stretches the run), with three times the budget and time as bounds.
     const sent: Sent[] = [];
+    const workers = options.workers ?? 3;
+    let loadUntil = Number.POSITIVE_INFINITY;
     const load = runLoad(
-      { base, seed, workers: options.workers ?? 3, maxCommands: options.maxCommands, durationMs: options.durationMs },
+      {
+        base,
+        seed,
+        workers,
+        maxCommands: options.maxCommands * 3,
+        pauseMs: (options.durationMs * workers) / options.maxCommands,
+        done: () => Date.now() > loadUntil,
+        deadline: Date.now() + options.durationMs * 3 + 120_000,
+      },
       sent,
     );
-    const faults: [string, () => Promise<void>][] = [
-      [
-        "relay killed (SIGKILL) and restarted",
-        async () => {
-          await running.get("relay")?.stop("SIGKILL");
-          start("relay");
-        },
-      ],
-      [
-        "consumers killed (SIGKILL) and restarted",
-        async () => {
-          await running.get("consumers")?.stop("SIGKILL");
-          start("consumers");
-        },
-      ],
-      [
-        "RabbitMQ restarted",
-        async () => {
-          infra("stop-rabbitmq");
-          await new Promise((r) => setTimeout(r, 1_000));
-          infra("start-rabbitmq");
-        },
-      ],
-      ["Postgres restarted", async () => infra("restart-postgres")],
-      [
-        "API killed (SIGKILL) and restarted",
-        async () => {
-          await running.get("api")?.stop("SIGKILL");
-          start("api");
-          await apiUp();
-        },
-      ],
-      [
-        "saga killed (SIGKILL) and restarted",
-        async () => {
-          await running.get("saga")?.stop("SIGKILL");
-          start("saga");
-        },
-      ],
-    ];
-    const injected: string[] = [];
-    const faultTimes: number[] = [];
-    // Fault i at (i + 1) / (n + 1) of the run, measured from the start: a slow one cannot push the rest out.
+    const faults = chaosFaults({
+      sql,
+      databaseUrl: DATABASE_URL,
+      schema,
+      shop,
+      running,
+      start,
+      alarmMs: options.alarmMs ?? 6_000,
+      holdMs: 3_000,
+      log,
+    });
+    const outcomes: FaultOutcome[] = [];
+    // A quiet gap before each fault, counted from the end of the one before, so every window between two
+    // faults has answers in it however long a fault took.
     const gap = options.durationMs / (faults.length + 1);
-    const loadStarted = Date.now();
-    for (const [i, [name, inject]] of faults.entries()) {
-      await new Promise((r) => setTimeout(r, Math.max(0, loadStarted + (i + 1) * gap - Date.now())));
-      log(`chaos: ${name}`);
-      faultTimes.push(Date.now());
-      await inject();
-      injected.push(name);
+    for (const fault of faults) {
+      await new Promise((r) => setTimeout(r, gap));
+      log(`chaos: ${fault.name}`);
+      const startedAt = Date.now();
+      const proof = await fault.inject().catch((error) => ({ bit: false, evidence: `failed: ${String(error)}` }));
+      outcomes.push({ name: fault.name, startedAt, endedAt: Date.now(), ...proof });
+      log(`chaos:   ${proof.bit ? "bit" : "DID NOT BITE"}: ${proof.evidence}`);
     }
+    loadUntil = Date.now() + gap;
     await load;
     log(`chaos: load done (${sent.length} commands); waiting for the system to settle`);
     const { settled, waitedMs } = await settle(sql, shop, options.settleMs ?? 90_000);
@@ -187,20 +211,19 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       }
     }
     const findings = await check(sql, shop, sent, seedQuantity);
-    const [orders] = await sql<{ confirmed: number; cancelled: number }[]>`
-      select count(*) filter (where type = 'OrderConfirmed')::int as confirmed, count(*) filter (where type = 'OrderCancelled')::int as cancelled from events`;
+    const faultTimes = outcomes.map((o) => o.startedAt);
     return {
       commandsSent: sent.length,
       accepted: sent.filter((s) => s.status >= 200 && s.status < 300).length,
       unanswered: sent.filter((s) => s.unknown).length,
-      faultsInjected: injected,
+      faults: outcomes,
       loadSpannedFaults:
         sent.length > 0 &&
+        faultTimes.length > 0 &&
         Math.min(...sent.map((s) => s.at)) < Math.min(...faultTimes) &&
-        Math.max(...sent.map((s) => s.at)) > Math.max(...faultTimes),
+        Math.max(...sent.map((s) => s.at)) > Math.max(...outcomes.map((o) => o.endedAt)),
       settled,
-      ordersConfirmed: orders?.confirmed ?? 0,
-      ordersCancelled: orders?.cancelled ?? 0,
+      ...windowsBetween(sent, outcomes, 5_000),
       ...findings,
     };
   } finally {
@@ -208,8 +231,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     await sql.end({ timeout: 5 });
     await deleteBrokerObjects(AMQP_URL, {
       consumers: [...shop.readModels.map((d) => d.name), "checkout"],
-      prefix: env.QUEUE_PREFIX,
-      exchanges: [env.EVENTS_EXCHANGE],
+      prefix: env.QUEUE_PREFIX as string,
+      exchanges: [env.EVENTS_EXCHANGE as string],
     }).catch((e) => log(`chaos: broker cleanup failed: ${e}`));
     if (!options.keep) {
       const a = connect(DATABASE_URL, { max: 1 });
@@ -223,18 +246,27 @@ export function formatSummary(s: ChaosSummary): string {
   const differing = Object.values(s.readModelRowsDiffering).reduce((a, b) => a + b, 0);
   return [
     "chaos summary",
-    `  commands sent        ${s.commandsSent}`,
-    `  accepted (2xx)       ${s.accepted}`,
-    `  unanswered           ${s.unanswered}`,
-    `  faults injected      ${s.faultsInjected.length} (${s.faultsInjected.join("; ")})`,
-    `  load spanned faults  ${s.loadSpannedFaults}`,
-    `  settled              ${s.settled}`,
-    `  orders confirmed     ${s.ordersConfirmed}, cancelled ${s.ordersCancelled}`,
-    `  events lost          ${s.eventsLost}`,
-    `  duplicate effects    ${s.duplicateEffects}${s.duplicateDetails.length ? ` (${s.duplicateDetails.join(", ")})` : ""}`,
-    `  read-model rows off  ${differing} ${JSON.stringify(s.readModelRowsDiffering)}`,
-    `  stuck sagas          ${s.stuckSagas}`,
-    `  charged, cancelled, not refunded  ${s.cancelledButCharged}`,
-    `  stock receipts out of range       ${s.stockReceivedOutOfRange}`,
+    `  commands sent          ${s.commandsSent}`,
+    `  accepted (2xx)         ${s.accepted}`,
+    `  unanswered             ${s.unanswered}`,
+    `  faults                 ${s.faults.length}, ${s.faults.filter((f) => f.bit).length} bit`,
+    ...s.faults.map((f) => `    ${f.bit ? "bit " : "MISS"} ${f.name}: ${f.evidence}`),
+    `  load spanned faults    ${s.loadSpannedFaults}`,
+    `  settled                ${s.settled}`,
+    `  windows without 2xx    ${s.windowsWithout2xx}`,
+    `  5xx outside faults     ${s.errorsOutsideFaults}${s.errorDetails.length ? ` (${s.errorDetails.join("; ")})` : ""}`,
+    `  orders confirmed       ${s.ordersConfirmed}, cancelled ${s.ordersCancelled}`,
+    `  events lost            ${s.eventsLost}${s.lostDetails.length ? ` (${s.lostDetails.join("; ")})` : ""}`,
+    `  2xx without position   ${s.answersWithoutPosition}`,
+    `  duplicate charges      ${s.duplicateCharges} (provider's table)`,
+    `  duplicate refunds      ${s.duplicateRefunds} (provider's table)`,
+    `  duplicate reservations ${s.duplicateReservations}`,
+    `  duplicate outcomes     ${s.duplicateOutcomes} (placed, confirmed or cancelled twice)`,
+    `  inconsistent orders    ${s.inconsistentOrders}${s.orderDetails.length ? ` (${s.orderDetails.join("; ")})` : ""}`,
+    `  read-model rows off    ${differing} ${JSON.stringify(s.readModelRowsDiffering)}`,
+    `  stuck sagas            ${s.stuckSagas}`,
+    `  parked streams         ${s.parkedStreams}`,
+    `  stock receipts out of range ${s.stockReceivedOutOfRange}`,
+    `  verdict                ${isClean(s) ? "clean" : "NOT CLEAN"}`,
   ].join("\n");
 }

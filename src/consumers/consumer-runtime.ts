@@ -282,6 +282,9 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         // Not fatal: the sweep below walks the same log every second and finishes the catch-up.
         log("warn", "catch-up at start failed; the sweep will finish it", { consumer: def.name, error: String(error) });
       }
+      // The sweep first: with the broker down it still applies the log from the store, so a consumer
+      // started during a broker outage is not idle until the broker comes back.
+      scheduleSweep();
       const channel = broker.createChannel({
         name: `${def.name}-consumer`,
         setup: async (ch: Channel) => {
@@ -292,7 +295,6 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       // Registered through the wrapper, so the subscription comes back by itself after a reconnect.
       await channel.consume(q.main, (msg) => receive(channel, msg), { prefetch: options.prefetch ?? 64 });
       await consumeChannel.waitForConnect();
-      scheduleSweep();
       log("info", "consumer started", { consumer: def.name, queue: q.main, bindings: def.bindings });
     },
     async stop() {

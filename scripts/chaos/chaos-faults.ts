@@ -1,0 +1,176 @@
+/**
+ * The chaos run's faults. Each one is injected, then proves it bit: a server's PID and start time changed,
+ * a process died by the signal it was sent (or sent itself at its fault point), an alarm held the outbox
+ * back, a transaction held the horizon while a rebuild ran. A fault that cannot prove itself fails the run.
+ */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import type { Sql } from "postgres";
+import { rebuildReadModel } from "../../src/consumers/rebuild.ts";
+import type { createShop } from "../../src/shop/create-shop.ts";
+import { connect } from "../../src/store/connect.ts";
+import { oldestTransaction } from "../../src/store/horizon.ts";
+import { root } from "../infra-env.ts";
+import type { RunningProcess } from "../process-runner.ts";
+
+export type FaultOutcome = { name: string; startedAt: number; endedAt: number; bit: boolean; evidence: string };
+
+export type Fault = { name: string; inject: () => Promise<{ bit: boolean; evidence: string }> };
+
+export type FaultDeps = {
+  sql: Sql;
+  databaseUrl: string;
+  schema: string;
+  shop: ReturnType<typeof createShop>;
+  running: Map<string, RunningProcess>;
+  start: (name: string, extraEnv?: Record<string, string>) => RunningProcess;
+  /** How long the broker alarm lasts: longer than the relay's whole retry budget. */
+  alarmMs: number;
+  /** How long the transaction is held open around the rebuild. */
+  holdMs: number;
+  log: (line: string) => void;
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function infra(...args: string[]): string {
+  const r = spawnSync("bash", [join(root, "scripts", "infra"), ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    timeout: 180_000,
+  });
+  if (r.status !== 0) throw new Error(`scripts/infra ${args.join(" ")} failed`);
+  return r.stdout;
+}
+
+const serverPids = () => {
+  const [, pg, , mq] = infra("pids").trim().split(/\s+/);
+  return { postgres: pg ?? "", rabbitmq: mq ?? "" };
+};
+
+async function postmasterStart(sql: Sql): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const [row] = await sql<{ t: string }[]>`select pg_postmaster_start_time()::text as t`;
+      return row?.t ?? "";
+    } catch {
+      await sleep(200);
+    }
+  }
+  throw new Error("postgres did not come back");
+}
+
+/** Waits for a process to exit by itself (at its fault point); true when it died by `signal`. */
+async function diedBy(p: RunningProcess, signal: string, ms: number): Promise<boolean> {
+  const exited = await Promise.race([p.exited.then(() => true), sleep(ms).then(() => false)]);
+  return exited && p.signal() === signal;
+}
+
+export function chaosFaults(deps: FaultDeps): Fault[] {
+  const { running, start, log } = deps;
+  /** Replaces a process by one started with a fault point, waits for it to hit it, then starts a healthy one. */
+  const faultPoint = (name: string, fault: string, line: string) => async () => {
+    await running.get(name)?.stop("SIGTERM");
+    const faulty = start(name, { EVENTLINE_FAULT: fault });
+    // Only the fault point sends this process a SIGKILL, so dying by one proves it was reached (its log
+    // line may not be flushed before it dies).
+    const bit = await diedBy(faulty, "SIGKILL", 30_000);
+    const logged = faulty.lines.some((l) => l.includes(line));
+    if (!bit) await faulty.stop("SIGKILL");
+    start(name);
+    return { bit, evidence: `exit by ${faulty.signal() ?? "nothing"}, fault line logged: ${logged}` };
+  };
+  const killed = (name: string) => async () => {
+    const p = running.get(name);
+    if (!p) return { bit: false, evidence: `${name} was not running` };
+    await p.stop("SIGKILL");
+    const replacement = start(name);
+    return {
+      bit: p.signal() === "SIGKILL" && replacement.pid !== p.pid,
+      evidence: `pid ${p.pid} died by ${p.signal()}, now ${replacement.pid}`,
+    };
+  };
+  return [
+    {
+      name: "Postgres crashed (SIGKILL of the postmaster) and recovered",
+      inject: async () => {
+        const before = { pid: serverPids().postgres, started: await postmasterStart(deps.sql) };
+        infra("crash-postgres");
+        const after = { pid: serverPids().postgres, started: await postmasterStart(deps.sql) };
+        return {
+          bit: before.pid !== after.pid && before.started !== after.started,
+          evidence: `postmaster ${before.pid} started ${before.started} -> ${after.pid} started ${after.started}`,
+        };
+      },
+    },
+    {
+      name: "RabbitMQ crashed (SIGKILL) and restarted",
+      inject: async () => {
+        const before = serverPids().rabbitmq;
+        infra("crash-rabbitmq");
+        const after = serverPids().rabbitmq;
+        return { bit: before !== after && after !== "", evidence: `broker pid ${before} -> ${after}` };
+      },
+    },
+    {
+      name: `RabbitMQ memory alarm for ${deps.alarmMs / 1000} s, longer than the relay's retry budget`,
+      inject: async () => {
+        infra("rabbitmqctl", "set_vm_memory_high_watermark", "absolute", "1MB");
+        try {
+          await sleep(deps.alarmMs);
+          // Commands kept coming and nothing could be published: the outbox held them.
+          const [row] = await deps.sql<{ depth: number; attempts: number }[]>`
+            select count(*)::int as depth, coalesce(max(attempts), 0)::int as attempts from outbox`;
+          return {
+            bit: (row?.depth ?? 0) > 0,
+            evidence: `outbox depth ${row?.depth} at the end of the alarm, highest attempt count ${row?.attempts}`,
+          };
+        } finally {
+          infra("rabbitmqctl", "set_vm_memory_high_watermark", "0.4");
+        }
+      },
+    },
+    {
+      name: "a transaction held open across a rebuild of the orders read model",
+      inject: async () => {
+        const other = connect(deps.databaseUrl, { max: 1, schema: deps.schema, applicationName: "chaos-held-transaction" });
+        const held = await other.reserve();
+        try {
+          await held`begin`;
+          await held`select pg_current_xact_id()`;
+          const def = deps.shop.readModels.find((d) => d.name === "orders");
+          if (!def) throw new Error("no orders read model");
+          const started = Date.now();
+          const rebuilt = await rebuildReadModel({ sql: deps.sql, store: deps.shop.store, def });
+          await sleep(Math.max(0, deps.holdMs - (Date.now() - started)));
+          const age = (await oldestTransaction(deps.sql)).ageSeconds;
+          return {
+            bit: age * 1000 >= deps.holdMs * 0.9,
+            evidence: `rebuilt from ${rebuilt.applied} events while a transaction was open for ${age.toFixed(1)} s`,
+          };
+        } finally {
+          await held`rollback`.catch(() => {});
+          held.release();
+          await other.end({ timeout: 1 });
+        }
+      },
+    },
+    {
+      name: "relay killed between the broker's confirms and deleting the rows",
+      inject: faultPoint("relay", "relay-crash-after-confirm", "fault injected: crashing after confirm"),
+    },
+    {
+      name: "saga killed between the provider's answer and appending it",
+      inject: faultPoint("saga", "saga-crash-after-provider", "fault injected: crashing after the provider answered"),
+    },
+    { name: "consumers killed (SIGKILL) and restarted", inject: killed("consumers") },
+    {
+      name: "API killed (SIGKILL) and restarted",
+      inject: async () => {
+        const outcome = await killed("api")();
+        log("chaos: waiting for the new API");
+        return outcome;
+      },
+    },
+  ];
+}
