@@ -2,7 +2,7 @@ import type { AppendRequest, AppendResult } from "./event-store.ts";
 import { IdempotencyError } from "./errors.ts";
 import { isExpectedVersion } from "./expected-version.ts";
 import type { EventMetadata, NewEvent, RecordedEvent } from "./messages.ts";
-import type { PersonalData } from "./personal-data.ts";
+import { containsSealedField, type PersonalData } from "./personal-data.ts";
 import { jsonHoldsUnstorableText, unstorableText } from "./storable-text.ts";
 import type { Upcasters } from "./upcasters.ts";
 import { uuidV7 } from "./uuid-v7.ts";
@@ -87,15 +87,40 @@ function metadataOf(event: NewEvent, fallbackId: string): EventMetadata {
  */
 export function replayOf(request: AppendRequest, found: RecordedEvent[]): AppendResult | undefined {
   if (found.length === 0) return undefined;
-  const ids = request.events.map((e) => e.eventId);
   const sameEvents =
-    found.length === ids.length && found.every((e, i) => e.eventId === ids[i] && e.streamId === request.streamId);
+    found.length === request.events.length &&
+    found.every((e, i) => {
+      const given = request.events[i];
+      return given !== undefined && e.eventId === given.eventId && e.streamId === request.streamId && isSameEvent(e, given);
+    });
   if (!sameEvents) {
     throw new IdempotencyError(`event ids ${found.map((e) => e.eventId).join(", ")} were already used by another append`, {
       streamId: request.streamId,
     });
   }
   return appendResult(request.streamId, found);
+}
+
+/**
+ * Whether a stored event is the one given again under its id: same type and same data (keys in any order,
+ * as jsonb keeps them). Sealed personal data is sealed afresh each time, so it cannot be compared; there the
+ * type has to do.
+ */
+export function isSameEvent(stored: { type: string; data: unknown }, given: { type: string; data: unknown }): boolean {
+  if (stored.type !== given.type) return false;
+  if (containsSealedField(stored.data) || containsSealedField(given.data)) return true;
+  return sameJson(stored.data, given.data);
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  return (
+    ka.length === kb.length && ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  );
 }
 
 /** An append's answer for one stream: the stream's version and position are those of its last event. */

@@ -3,6 +3,7 @@ import {
   appendResult,
   assertAppendRequest,
   finishRead,
+  isSameEvent,
   prepareEvents,
   replayOf,
   type PreparedEvent,
@@ -397,6 +398,18 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
             (call.prepared[i] ?? []).map((p) => envelope(request.streamId, p, r.events[k++] as Written)),
           ),
         );
+      }
+      // A replay names stored events: each must be the event given again, not another under its id.
+      const given = new Map(call.prepared.flat().map((p) => [p.eventId, p]));
+      const reused = r.events.find((e) => {
+        if ("p" in e) return false;
+        const mine = given.get(e.event_id);
+        return !mine || !isSameEvent(e, mine);
+      });
+      if (reused && !("p" in reused)) {
+        return new IdempotencyError(`event id ${reused.event_id} was already used for another event`, {
+          streamId: reused.stream_id,
+        });
       }
       const prepared = call.prepared.flatMap((events, i) =>
         events.map((p) => ({ p, streamId: call.requests[i]?.streamId as string })),

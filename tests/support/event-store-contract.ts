@@ -98,6 +98,25 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
       expect(await store.readStream(s)).toHaveLength(2);
     });
 
+    it("refuses an event id reused in the same stream for another type or other data, in and out of a transaction", async () => {
+      const s = stream();
+      const eventId = id();
+      await store.appendToStream(s, [{ type: "Added", data: { amount: 1, note: { a: 1, b: 2 } }, eventId }]);
+      const tx = { idempotency: { key: id(), fingerprint: "f", respond: () => ({ status: 200, body: {} }) } };
+      for (const options of [{}, tx]) {
+        await expect(store.appendToStream(s, [{ type: "Added", data: { amount: 2 }, eventId }], options)).rejects.toBeInstanceOf(
+          IdempotencyError,
+        );
+        await expect(
+          store.appendToStream(s, [{ type: "Removed", data: { amount: 1, note: { a: 1, b: 2 } }, eventId }], options),
+        ).rejects.toBeInstanceOf(IdempotencyError);
+      }
+      // The same event again, its keys in another order, is still a replay.
+      const again = await store.appendToStream(s, [{ type: "Added", data: { note: { b: 2, a: 1 }, amount: 1 }, eventId }]);
+      expect(again.version).toBe(1);
+      expect(await store.readStream(s)).toHaveLength(1);
+    });
+
     it("refuses an event id reused for a different stream", async () => {
       const eventId = id();
       await store.appendToStream(stream(), [added(1, eventId)]);
