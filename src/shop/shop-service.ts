@@ -120,7 +120,7 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
         orders,
         orderStream(orderId),
         { type: "AddItem", data: { orderId, sku, quantity, unitPrice: product.price } },
-        opts,
+        locked(opts),
       );
     },
 

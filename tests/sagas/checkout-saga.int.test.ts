@@ -83,6 +83,29 @@ describe("the checkout saga", () => {
     expect(await positionOf(`inventory-${sku}`, "StockReserved")).toBeUndefined();
   });
 
+  it("releases the first item's reservation when stock runs out on the second, and refunds", async () => {
+    const skus = [`SKU-${crypto.randomUUID().slice(0, 8)}`, `SKU-${crypto.randomUUID().slice(0, 8)}`];
+    for (const sku of skus) await h.call("POST", "/products", { sku, name: "Part", price: 100 });
+    await h.call("POST", `/inventory/${skus[0]}/receipts`, { quantity: 5 });
+    await h.call("POST", `/inventory/${skus[1]}/receipts`, { quantity: 1 });
+    const customerId = (await h.call("POST", "/customers", { name: "Two", email: "two@example.com" })).body.customerId as string;
+    const orderId = (await h.call("POST", "/orders", { customerId })).body.orderId as string;
+    await h.call("POST", `/orders/${orderId}/items`, { sku: skus[0], quantity: 2 });
+    await h.call("POST", `/orders/${orderId}/items`, { sku: skus[1], quantity: 3 });
+    expect((await h.call("POST", `/orders/${orderId}/place`, { paymentToken: "tok_ok" })).status).toBe(200);
+    await until(
+      () => saga(orderId),
+      (s) => s?.status === "compensated",
+    );
+    const first = (await h.shop.store.readStream(`inventory-${skus[0]}`)).map((e) => e.type);
+    expect(first).toEqual(["StockReceived", "StockReserved", "ReservationReleased"]);
+    expect((await h.shop.store.readStream(`inventory-${skus[1]}`)).map((e) => e.type)).toEqual(["StockReceived"]);
+    expect((await h.shop.store.readStream(`payment-${orderId}`)).map((e) => e.type)).toEqual([
+      "PaymentCharged",
+      "PaymentRefunded",
+    ]);
+  });
+
   it("cancels an order whose payment is declined, reserving no stock", async () => {
     const { orderId, sku } = await placeOrder({ stock: 5, quantity: 1, token: "decline_insufficient_funds" });
     await until(

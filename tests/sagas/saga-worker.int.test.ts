@@ -4,6 +4,7 @@ import { createLogger } from "../../src/log.ts";
 import type { SagaDefinition } from "../../src/sagas/saga-definition.ts";
 import { findSaga, startSaga } from "../../src/sagas/saga-store.ts";
 import { createSagaWorker } from "../../src/sagas/saga-worker.ts";
+import { connect } from "../../src/store/connect.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
 
 const quiet = createLogger({ role: "test" }, "error");
@@ -114,5 +115,42 @@ describe("the saga worker", () => {
     const { saga, effects } = await run({ failAt: "b", transientFailures: 10 });
     expect(saga.status).toBe("compensated");
     expect(effects).toEqual(["do a", "undo b", "undo a"]);
+  });
+
+  it("runs each step once when two workers on their own pools contend for the same instances", async () => {
+    const type = `t${crypto.randomUUID().slice(0, 8)}`;
+    const runs = new Map<string, number>();
+    const saga: SagaDefinition<unknown> = {
+      type,
+      retry: { baseMs: 5, maxMs: 20 },
+      steps: ["a", "b", "c"].map((name) => ({
+        name,
+        action: async ({ sagaId }: { sagaId: string }) => {
+          runs.set(`${sagaId}:${name}`, (runs.get(`${sagaId}:${name}`) ?? 0) + 1);
+          await Bun.sleep(20);
+        },
+      })),
+    };
+    const pools = [0, 1].map(() => connect(db.url, { max: 4, schema: db.schema }));
+    const workers = pools.map((sql) =>
+      createSagaWorker({ sql, sagas: [saga], log: quiet, notifyChannel: `s_${type}`, pollMs: 10 }),
+    );
+    const ids = Array.from({ length: 10 }, (_, i) => `${type}-${i}`);
+    for (const sagaId of ids) await startSaga(db.sql, { sagaId, sagaType: type, data: {} }, `s_${type}`);
+    for (const w of workers) await w.start();
+    try {
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const done = await Promise.all(ids.map((id) => findSaga(db.sql, id)));
+        if (done.every((s) => s?.status === "completed")) break;
+        if (Date.now() > deadline) throw new Error("sagas did not complete");
+        await Bun.sleep(20);
+      }
+    } finally {
+      for (const w of workers) await w.stop();
+      for (const sql of pools) await sql.end();
+    }
+    expect([...runs.values()].every((n) => n === 1)).toBe(true);
+    expect(runs.size).toBe(30);
   });
 });
