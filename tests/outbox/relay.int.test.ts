@@ -77,13 +77,6 @@ async function expectEachOnceInOrder(received: Parameters<typeof versionsByStrea
   }
 }
 
-function expectInStreamOrder(received: Parameters<typeof versionsByStream>[0]) {
-  for (const [, versions] of versionsByStream(received)) {
-    const firstSeen = versions.filter((v, i) => versions.indexOf(v) === i);
-    expect(firstSeen).toEqual([...firstSeen].sort((a, b) => a - b));
-  }
-}
-
 describe("the outbox relay", () => {
   it("delivers every committed event with its envelope, routing key and headers, in stream order", async () => {
     const collector = await createCollector(exchange);
