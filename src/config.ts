@@ -23,6 +23,15 @@ const int = (fallback: number, min: number, max: number) =>
     String(fallback),
   );
 
+/** Fault points for the failure tests (EVENTLINE_FAULT); never set in production. */
+export const FAULTS = [
+  "relay-crash-after-confirm",
+  "relay-hold-after-confirm",
+  "consumer-hold-delivery",
+  "saga-crash-after-charge",
+  "saga-crash-after-provider",
+] as const;
+
 const ConfigSchema = v.object({
   DATABASE_URL: url(["postgres", "postgresql"]),
   READ_DATABASE_URL: v.optional(url(["postgres", "postgresql"])),
@@ -58,9 +67,7 @@ const ConfigSchema = v.object({
     "eventline_outbox",
   ),
   // Fault injection for the failure tests; never set in production.
-  EVENTLINE_FAULT: v.optional(
-    v.picklist(["relay-crash-after-confirm", "saga-crash-after-charge", "saga-crash-after-provider"], "is not a known fault"),
-  ),
+  EVENTLINE_FAULT: v.optional(v.picklist(FAULTS, "is not a known fault")),
   SAGA_METRICS_PORT: int(9466, 0, 65535),
   PAYMENT_PROVIDER_URL: v.optional(url(["http", "https"])),
   PAYMENT_PROVIDER_PORT: int(9467, 0, 65535),
@@ -97,7 +104,7 @@ export type Config = {
     queuePrefix: string;
   };
   notifyChannel: string;
-  fault?: "relay-crash-after-confirm" | "saga-crash-after-charge" | "saga-crash-after-provider";
+  fault?: (typeof FAULTS)[number];
   /** The payment provider: the saga calls `url` when set (else an in-memory stand-in); its process serves on `port`. */
   paymentProvider: { url?: string; port: number };
   sagaMetricsPort: number;

@@ -43,7 +43,14 @@ export async function runConsumers(ctx: ProcessContext, which: string | undefine
       queueType: config.consumer.queueType,
       inboxRetentionMs: config.consumer.inboxRetentionMs,
       queuePrefix: config.consumer.queuePrefix,
-      prepare: shop.prepare,
+      prepare:
+        config.fault === "consumer-hold-delivery"
+          ? async (events) => {
+              log("warn", "fault injected: holding a delivery for 2 s");
+              await new Promise((r) => setTimeout(r, 2_000));
+              return shop.prepare(events);
+            }
+          : shop.prepare,
       metrics,
     }),
   );
