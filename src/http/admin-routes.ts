@@ -6,6 +6,8 @@ export type AdminDeps = {
   token?: string;
   outboxStatus(): Promise<unknown>;
   releaseStream(streamId: string): Promise<number>;
+  /** Every parked or backing-off stream due again. */
+  releaseAll?(): Promise<number>;
   consumers(): Promise<unknown[]>;
   deadLetters: {
     list(consumer: string): Promise<unknown[]>;
@@ -63,6 +65,9 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
   );
   admin.post("/admin/outbox/:streamId/release", doc("Release a parked stream"), async (c) =>
     c.json({ released: await deps.releaseStream(c.req.param("streamId")) }),
+  );
+  admin.post("/admin/outbox/release-all", doc("Release every parked stream"), async (c) =>
+    c.json({ released: (await deps.releaseAll?.()) ?? 0 }),
   );
   admin.get("/admin/consumers", doc("Lag per consumer"), async (c) => c.json(await deps.consumers()));
   admin.get("/admin/consumers/:name/dead-letters", doc("List a consumer's dead letters"), async (c) =>

@@ -1,16 +1,10 @@
 import amqp from "amqplib";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { NotFoundError } from "../core/errors.ts";
-import { consumerLag } from "../consumers/catch-up.ts";
-import { liveTables } from "../consumers/consumer-definition.ts";
-import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from "../consumers/dead-letters.ts";
-import { rebuildReadModel } from "../consumers/rebuild.ts";
 import { createApp } from "../http/create-app.ts";
-import { outboxStatus, releaseStream } from "../outbox/outbox-queries.ts";
-import { listSagas, retrySaga } from "../sagas/saga-store.ts";
 import { createShop } from "../shop/create-shop.ts";
 import { assertHorizonMoving } from "../store/horizon.ts";
 import { horizonGauge } from "./horizon-gauge.ts";
+import { createAdminDeps } from "./admin-deps.ts";
 import { databases, onShutdown, type ProcessContext } from "./process-kit.ts";
 
 /** The API process: the shop's commands and queries, operations and admin routes, on HOST:PORT. */
@@ -43,11 +37,6 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
       await conn.close();
     }
   };
-  const readModel = (name: string) => {
-    const def = shop.readModels.find((d) => d.name === name);
-    if (!def) throw new NotFoundError("read model", name);
-    return def;
-  };
 
   const app = createApp({
     ready: async () => {
@@ -62,36 +51,17 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
     },
     log,
     routes: [shop.routes],
-    admin: {
+    admin: createAdminDeps({
       token: config.adminToken,
-      outboxStatus: () => outboxStatus(db.sql),
-      releaseStream: (streamId) => releaseStream(db.sql, streamId, config.notifyChannel),
-      consumers: () =>
-        Promise.all(
-          shop.readModels.map((def) => consumerLag({ sql: db.readSql, store: shop.store, def, tables: liveTables(def) })),
-        ),
-      deadLetters: {
-        list: (name) => withBroker((conn) => listDeadLetters(conn, readModel(name).name, config.consumer.queuePrefix)),
-        replay: (name, ids) =>
-          withBroker((conn) => replayDeadLetters(conn, readModel(name).name, ids, config.consumer.queuePrefix)),
-        purge: (name) => withBroker((conn) => purgeDeadLetters(conn, readModel(name).name, config.consumer.queuePrefix)),
-      },
-      sagas: {
-        list: (status) => listSagas(db.readSql, status),
-        retry: async (id) => {
-          if (!(await retrySaga(db.readSql, id, `${config.notifyChannel}_sagas`)))
-            throw new NotFoundError("saga needing attention", id);
-        },
-      },
-      rebuild: async (name) => {
-        const def = readModel(name);
-        log("info", "rebuild started", { readModel: name });
-        rebuildReadModel({ sql: db.readSql, store: shop.store, def }).then(
-          (r) => log("info", "rebuild finished", { readModel: name, applied: r.applied }),
-          (error) => log("error", "rebuild failed", { readModel: name, error: String(error) }),
-        );
-      },
-    },
+      sql: db.sql,
+      readSql: db.readSql,
+      store: shop.store,
+      readModels: shop.readModels,
+      amqpUrl: config.amqpUrl,
+      queuePrefix: config.consumer.queuePrefix,
+      notifyChannel: config.notifyChannel,
+      log,
+    }),
   });
   const server = ctx.serve(app.fetch, config.host, config.port);
   log("info", "api listening", { url: server.url });

@@ -8,7 +8,7 @@ import { createFakeGateway } from "../../src/shop/domain/payments.ts";
 import { createShop } from "../../src/shop/create-shop.ts";
 import { checkoutSaga, checkoutStarter } from "../../src/shop/checkout-saga.ts";
 import { createSagaWorker } from "../../src/sagas/saga-worker.ts";
-import { listSagas, retrySaga } from "../../src/sagas/saga-store.ts";
+import { createAdminDeps } from "../../src/processes/admin-deps.ts";
 import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl } from "./amqp.ts";
 import { createTestDatabase, type TestDatabase } from "./pg.ts";
@@ -29,7 +29,19 @@ export async function createShopHarness(options: { pipeline?: boolean; saga?: bo
   const gateway = createFakeGateway();
   const shop = createShop({ sql: db.sql, notifyChannel, gateway });
   await shop.ensureReadModels();
-  const app = createApp({ ready: async () => {}, routes: [shop.routes], admin: adminStub() });
+  // The admin routes on the real components, wired as the API process wires them.
+  const admin = createAdminDeps({
+    token: ADMIN_TOKEN,
+    sql: db.sql,
+    readSql: db.sql,
+    store: shop.store,
+    readModels: shop.readModels,
+    amqpUrl: amqpUrl(),
+    queuePrefix,
+    notifyChannel,
+    log,
+  });
+  const app = createApp({ ready: async () => {}, routes: [shop.routes], admin });
   const broker = options.pipeline ? connectBroker(amqpUrl(), log, `test-shop-${tag}`) : undefined;
   const relay = broker
     ? createRelay({
@@ -64,21 +76,6 @@ export async function createShopHarness(options: { pipeline?: boolean; saga?: bo
   await relay?.start();
   for (const c of consumers) await c.start();
   await sagaWorker?.start();
-
-  function adminStub() {
-    return {
-      token: ADMIN_TOKEN,
-      outboxStatus: async () => ({ depth: 0 }),
-      releaseStream: async () => 0,
-      consumers: async () => [],
-      deadLetters: { list: async () => [], replay: async () => 0, purge: async () => 0 },
-      rebuild: async () => {},
-      sagas: {
-        list: (status?: string) => listSagas(db.sql, status),
-        retry: async (id: string) => void (await retrySaga(db.sql, id, sagaChannel)),
-      },
-    };
-  }
 
   return {
     db,

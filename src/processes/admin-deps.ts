@@ -1,0 +1,69 @@
+import amqp from "amqplib";
+import type { Sql } from "postgres";
+import { NotFoundError } from "../core/errors.ts";
+import type { EventStore } from "../core/event-store.ts";
+import { consumerLag } from "../consumers/catch-up.ts";
+import { type ConsumerDefinition, liveTables } from "../consumers/consumer-definition.ts";
+import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from "../consumers/dead-letters.ts";
+import { rebuildReadModel } from "../consumers/rebuild.ts";
+import type { AdminDeps } from "../http/admin-routes.ts";
+import type { Logger } from "../log.ts";
+import { outboxStatus, releaseAllStreams, releaseStream } from "../outbox/outbox-queries.ts";
+import { listSagas, retrySaga } from "../sagas/saga-store.ts";
+
+export type AdminWiring = {
+  token?: string;
+  /** The write database (events, outbox) and the read database (read models, inboxes, sagas). */
+  sql: Sql;
+  readSql: Sql;
+  store: EventStore;
+  readModels: ConsumerDefinition[];
+  amqpUrl: string;
+  queuePrefix: string;
+  notifyChannel: string;
+  log: Logger;
+};
+
+/** The admin routes' dependencies on the real components: the one wiring the API process and its tests share. */
+export function createAdminDeps(w: AdminWiring): AdminDeps {
+  const withBroker = async <T>(work: (conn: amqp.ChannelModel) => Promise<T>): Promise<T> => {
+    const conn = await amqp.connect(w.amqpUrl);
+    try {
+      return await work(conn);
+    } finally {
+      await conn.close();
+    }
+  };
+  const readModel = (name: string) => {
+    const def = w.readModels.find((d) => d.name === name);
+    if (!def) throw new NotFoundError("read model", name);
+    return def;
+  };
+  return {
+    token: w.token,
+    outboxStatus: () => outboxStatus(w.sql),
+    releaseStream: (streamId) => releaseStream(w.sql, streamId, w.notifyChannel),
+    releaseAll: () => releaseAllStreams(w.sql, w.notifyChannel),
+    consumers: () =>
+      Promise.all(w.readModels.map((def) => consumerLag({ sql: w.readSql, store: w.store, def, tables: liveTables(def) }))),
+    deadLetters: {
+      list: (name) => withBroker((conn) => listDeadLetters(conn, readModel(name).name, w.queuePrefix)),
+      replay: (name, ids) => withBroker((conn) => replayDeadLetters(conn, readModel(name).name, ids, w.queuePrefix)),
+      purge: (name) => withBroker((conn) => purgeDeadLetters(conn, readModel(name).name, w.queuePrefix)),
+    },
+    sagas: {
+      list: (status) => listSagas(w.readSql, status),
+      retry: async (id) => {
+        if (!(await retrySaga(w.readSql, id, `${w.notifyChannel}_sagas`))) throw new NotFoundError("saga needing attention", id);
+      },
+    },
+    rebuild: async (name) => {
+      const def = readModel(name);
+      w.log("info", "rebuild started", { readModel: name });
+      rebuildReadModel({ sql: w.readSql, store: w.store, def }).then(
+        (r) => w.log("info", "rebuild finished", { readModel: name, applied: r.applied }),
+        (error) => w.log("error", "rebuild failed", { readModel: name, error: String(error) }),
+      );
+    },
+  };
+}
