@@ -9,7 +9,7 @@ import { readEnvFile, root } from "./infra-env.ts";
 
 const infra = join(root, "scripts", "infra");
 /** The long-running processes of a local run; each is deployed separately in production. */
-const roles = (process.env.EVENTLINE_DEV_ROLES ?? "api,relay,consumer all,saga").split(",").filter(Boolean);
+const roles = (process.env.EVENTLINE_DEV_ROLES ?? "payment-provider,api,relay,consumer all,saga").split(",").filter(Boolean);
 
 function run(args: string[]): { status: number | null; stdout: string } {
   const r = spawnSync("bash", [infra, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
@@ -24,6 +24,8 @@ const weStartedServers = !externallyGiven && !/postgres: running[\s\S]*rabbitmq:
 // The servers' URLs from scripts/infra, unless the environment already names them.
 const env: Record<string, string | undefined> = { ...process.env };
 for (const [key, value] of Object.entries(readEnvFile())) if (!process.env[key]) env[key] = value;
+// The saga pays through the stand-in provider this run starts, over HTTP, as it would through a real one.
+env.PAYMENT_PROVIDER_URL ??= `http://127.0.0.1:${env.PAYMENT_PROVIDER_PORT ?? "9467"}`;
 
 const migrate = spawnSync(process.execPath, [join(root, "src", "main.ts"), "migrate"], { env, stdio: "inherit" });
 if (migrate.status !== 0) {

@@ -22,6 +22,7 @@ describe("the dev command", () => {
     const probePort = freePort();
     const consumerPort = freePort();
     const sagaPort = freePort();
+    const providerPort = freePort();
     const dev = spawn("bash", [join(root, "scripts", "dev")], {
       env: {
         ...process.env,
@@ -29,6 +30,7 @@ describe("the dev command", () => {
         RELAY_METRICS_PORT: String(probePort),
         CONSUMER_METRICS_PORT: String(consumerPort),
         SAGA_METRICS_PORT: String(sagaPort),
+        PAYMENT_PROVIDER_PORT: String(providerPort),
         LOG_LEVEL: "warn",
       },
       stdio: ["ignore", "pipe", "inherit"],
@@ -46,8 +48,8 @@ describe("the dev command", () => {
           (r) => r.status,
           () => 0,
         );
-        if (status === 200 && (await listening(probePort)) && (await listening(consumerPort)) && (await listening(sagaPort)))
-          break;
+        const all = await Promise.all([probePort, consumerPort, sagaPort, providerPort].map(listening));
+        if (status === 200 && all.every(Boolean)) break;
         await Bun.sleep(200);
       }
       expect(status).toBe(200);
@@ -60,10 +62,12 @@ describe("the dev command", () => {
       expect(await listening(probePort)).toBe(false);
       expect(await listening(consumerPort)).toBe(false);
       expect(await listening(sagaPort)).toBe(false);
+      expect(await listening(providerPort)).toBe(false);
       expect(output).toContain("[api] exited");
       expect(output).toContain("[relay] exited");
       expect(output).toContain("[consumer all] exited");
       expect(output).toContain("[saga] exited");
+      expect(output).toContain("[payment-provider] exited");
     } finally {
       if (dev.exitCode === null) dev.kill("SIGKILL");
     }

@@ -11,7 +11,13 @@ let base = "";
 const running = new Map<string, RunningProcess>();
 const finished: RunningProcess[] = [];
 
-const roles: Record<string, string[]> = { api: ["api"], relay: ["relay"], consumers: ["consumer", "all"], saga: ["saga"] };
+const roles: Record<string, string[]> = {
+  provider: ["payment-provider"],
+  api: ["api"],
+  relay: ["relay"],
+  consumers: ["consumer", "all"],
+  saga: ["saga"],
+};
 
 function start(name: string) {
   const p = startProcess(name, roles[name] as string[], env);
@@ -44,6 +50,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   const tag = crypto.randomUUID().slice(0, 8);
   const port = freePort();
+  const providerPort = freePort();
   base = `http://127.0.0.1:${port}`;
   env = {
     DATABASE_URL: db.url,
@@ -57,6 +64,8 @@ beforeAll(async () => {
     CONSUMER_METRICS_PORT: "0",
     SAGA_METRICS_PORT: "0",
     SAGA_LEASE_MS: "3000",
+    PAYMENT_PROVIDER_PORT: String(providerPort),
+    PAYMENT_PROVIDER_URL: `http://127.0.0.1:${providerPort}`,
     LOG_LEVEL: "debug",
   };
   for (const name of Object.keys(roles)) start(name);
