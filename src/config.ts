@@ -71,7 +71,8 @@ const ConfigSchema = v.object({
   SAGA_METRICS_PORT: int(9466, 0, 65535),
   PAYMENT_PROVIDER_URL: v.optional(url(["http", "https"])),
   PAYMENT_PROVIDER_PORT: int(9467, 0, 65535),
-  RELAY_CONFIRM_TIMEOUT_MS: int(10_000, 50, 600_000),
+  // At most half the relay's idle-in-transaction limit: its transaction waits for confirms between statements.
+  RELAY_CONFIRM_TIMEOUT_MS: int(10_000, 50, 30_000),
   SAGA_LEASE_MS: int(60_000, 100, 3_600_000),
 });
 

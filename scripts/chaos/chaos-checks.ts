@@ -57,6 +57,8 @@ export type Findings = {
   inconsistentOrders: number;
   orderDetails: string[];
   readModelRowsDiffering: Record<string, number>;
+  /** Placed orders whose row in the orders read model shows another status than their events. */
+  ordersShownWrong: number;
   stuckSagas: number;
   stockReceivedOutOfRange: number;
   parkedStreams: number;
@@ -194,6 +196,19 @@ export async function check(sql: Sql, shop: Shop, sent: Sent[], seedQuantity: Ma
     if (quantity < seed + sure || quantity > seed + sure + maybe) stockReceivedOutOfRange++;
   }
 
+  // The orders read model against the outcomes read from the events with plain SQL, not through the
+  // replay code the rebuild also uses: each placed order shows the status its events say.
+  const [shown] = await sql<{ n: number }[]>`
+    select count(*)::int as n from (
+      select substr(e.stream_id, 7)::uuid as order_id,
+             case when bool_or(e.type = 'OrderConfirmed') then 'CONFIRMED'
+                  when bool_or(e.type = 'OrderCancelled') then 'CANCELLED' else 'PLACED' end as status
+      from events e where e.category = 'order' and e.type in ('OrderPlaced', 'OrderConfirmed', 'OrderCancelled')
+      group by e.stream_id
+    ) truth left join shop_orders o using (order_id)
+    where o.status is distinct from truth.status`;
+  const ordersShownWrong = shown?.n ?? 0;
+
   // Every read model equals a fresh replay of the store.
   const readModelRowsDiffering: Record<string, number> = {};
   for (const def of shop.readModels) {
@@ -226,6 +241,7 @@ export async function check(sql: Sql, shop: Shop, sent: Sent[], seedQuantity: Ma
     stuckSagas: stuck,
     stockReceivedOutOfRange,
     parkedStreams: (await outboxStatus(sql)).parked.length,
+    ordersShownWrong,
     ordersConfirmed,
     ordersCancelled,
   };

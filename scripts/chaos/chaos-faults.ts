@@ -13,9 +13,11 @@ import { oldestTransaction } from "../../src/store/horizon.ts";
 import { root } from "../infra-env.ts";
 import type { RunningProcess } from "../process-runner.ts";
 
-export type FaultOutcome = { name: string; startedAt: number; endedAt: number; bit: boolean; evidence: string };
+/** `violation`: what the system did wrong during the fault itself (spent an attempt during an alarm, say). */
+export type FaultProof = { bit: boolean; evidence: string; violation?: string };
+export type FaultOutcome = FaultProof & { name: string; startedAt: number; endedAt: number };
 
-export type Fault = { name: string; inject: () => Promise<{ bit: boolean; evidence: string }> };
+export type Fault = { name: string; inject: () => Promise<FaultProof> };
 
 export type FaultDeps = {
   sql: Sql;
@@ -117,13 +119,24 @@ export function chaosFaults(deps: FaultDeps): Fault[] {
       inject: async () => {
         infra("rabbitmqctl", "set_vm_memory_high_watermark", "absolute", "1MB");
         try {
-          await sleep(deps.alarmMs);
-          // Commands kept coming and nothing could be published: the outbox held them.
-          const [row] = await deps.sql<{ depth: number; attempts: number }[]>`
-            select count(*)::int as depth, coalesce(max(attempts), 0)::int as attempts from outbox`;
+          // The first event appended once the alarm is on must still be waiting when it ends: nothing
+          // could be published. No row may have spent an attempt on it meanwhile.
+          const raised = Date.now();
+          let first: number | undefined;
+          let highestAttempts = 0;
+          while (Date.now() - raised < deps.alarmMs) {
+            const [row] = await deps.sql<{ first: number | null; attempts: number }[]>`
+              select min(position) filter (where created_at > to_timestamp(${raised / 1000})) as first,
+                     coalesce(max(attempts), 0)::int as attempts from outbox`;
+            first ??= row?.first ?? undefined;
+            highestAttempts = Math.max(highestAttempts, row?.attempts ?? 0);
+            await sleep(250);
+          }
+          const [still] = first === undefined ? [] : await deps.sql`select 1 from outbox where position = ${first}`;
           return {
-            bit: (row?.depth ?? 0) > 0,
-            evidence: `outbox depth ${row?.depth} at the end of the alarm, highest attempt count ${row?.attempts}`,
+            bit: still !== undefined,
+            evidence: `event at ${first ?? "none"} appended during the alarm ${still ? "still waiting" : "gone"} at its end; highest attempt count ${highestAttempts}`,
+            violation: highestAttempts > 0 ? `rows spent ${highestAttempts} attempts during the alarm` : undefined,
           };
         } finally {
           infra("rabbitmqctl", "set_vm_memory_high_watermark", "0.4");
@@ -137,16 +150,25 @@ export function chaosFaults(deps: FaultDeps): Fault[] {
         const held = await other.reserve();
         try {
           await held`begin`;
-          await held`select pg_current_xact_id()`;
+          const [{ xid }] = (await held`select pg_current_xact_id()::text as xid`) as unknown as [{ xid: string }];
           const def = deps.shop.readModels.find((d) => d.name === "orders");
           if (!def) throw new Error("no orders read model");
           const started = Date.now();
+          // Wait until the live consumer has applied an order event committed past the held horizon: the
+          // rebuild's copy cannot see it through the horizon, and must still not lack it.
+          let past: number | undefined;
+          while (!past && Date.now() - started < 20_000) {
+            const [row] = await deps.sql<{ position: number }[]>`
+              select max(position) as position from events where category = 'order' and transaction_id > ${xid}::xid8`;
+            if (row?.position && (await deps.shop.hasApplied("orders", row.position))) past = row.position;
+            else await sleep(100);
+          }
           const rebuilt = await rebuildReadModel({ sql: deps.sql, store: deps.shop.store, def });
           await sleep(Math.max(0, deps.holdMs - (Date.now() - started)));
           const age = (await oldestTransaction(deps.sql)).ageSeconds;
           return {
-            bit: age * 1000 >= deps.holdMs * 0.9,
-            evidence: `rebuilt from ${rebuilt.applied} events while a transaction was open for ${age.toFixed(1)} s`,
+            bit: past !== undefined && age * 1000 >= deps.holdMs * 0.9,
+            evidence: `rebuilt from ${rebuilt.applied} events while a transaction was open for ${age.toFixed(1)} s; the live model had applied position ${past ?? "none"} past its horizon`,
           };
         } finally {
           await held`rollback`.catch(() => {});

@@ -49,7 +49,7 @@ export function isClean(s: ChaosSummary): boolean {
   return (
     s.accepted > 0 &&
     s.faults.length > 0 &&
-    s.faults.every((f) => f.bit) &&
+    s.faults.every((f) => f.bit && !f.violation) &&
     s.loadSpannedFaults &&
     s.settled &&
     s.eventsLost === 0 &&
@@ -57,6 +57,7 @@ export function isClean(s: ChaosSummary): boolean {
     s.duplicateCharges + s.duplicateRefunds + s.duplicateReservations + s.duplicateOutcomes === 0 &&
     s.inconsistentOrders === 0 &&
     differing === 0 &&
+    s.ordersShownWrong === 0 &&
     s.stuckSagas === 0 &&
     s.stockReceivedOutOfRange === 0 &&
     s.parkedStreams === 0 &&
@@ -250,7 +251,9 @@ export function formatSummary(s: ChaosSummary): string {
     `  accepted (2xx)         ${s.accepted}`,
     `  unanswered             ${s.unanswered}`,
     `  faults                 ${s.faults.length}, ${s.faults.filter((f) => f.bit).length} bit`,
-    ...s.faults.map((f) => `    ${f.bit ? "bit " : "MISS"} ${f.name}: ${f.evidence}`),
+    ...s.faults.map(
+      (f) => `    ${f.bit ? "bit " : "MISS"} ${f.name}: ${f.evidence}${f.violation ? ` — VIOLATION: ${f.violation}` : ""}`,
+    ),
     `  load spanned faults    ${s.loadSpannedFaults}`,
     `  settled                ${s.settled}`,
     `  windows without 2xx    ${s.windowsWithout2xx}`,
@@ -264,6 +267,7 @@ export function formatSummary(s: ChaosSummary): string {
     `  duplicate outcomes     ${s.duplicateOutcomes} (placed, confirmed or cancelled twice)`,
     `  inconsistent orders    ${s.inconsistentOrders}${s.orderDetails.length ? ` (${s.orderDetails.join("; ")})` : ""}`,
     `  read-model rows off    ${differing} ${JSON.stringify(s.readModelRowsDiffering)}`,
+    `  orders shown wrong     ${s.ordersShownWrong} (orders read model against the events, in plain SQL)`,
     `  stuck sagas            ${s.stuckSagas}`,
     `  parked streams         ${s.parkedStreams}`,
     `  stock receipts out of range ${s.stockReceivedOutOfRange}`,

@@ -22,6 +22,8 @@ export type RebuildOptions = {
   def: ConsumerDefinition;
   batchSize?: number;
   onProgress?: (p: RebuildProgress) => void;
+  /** Called once the rebuild holds its read model's lock, so a caller can answer "started" truthfully. */
+  onLocked?: () => void;
 };
 
 /**
@@ -59,21 +61,6 @@ export async function replayIntoCopy(options: RebuildOptions & { label: string }
     }
   }
 
-  /** The events past what the copy applied per stream, each stream's run kept contiguous. */
-  async function unappliedIn(tx: TransactionSql, events: RecordedEvent[]): Promise<RecordedEvent[]> {
-    const relevant = events.filter((e) => bindsEvent(def, e));
-    if (relevant.length === 0) return [];
-    const rows = await tx<{ stream_id: string; version: number }[]>`
-      select stream_id, version from consumer_streams
-      where consumer = ${shadow} and stream_id = any(${[...new Set(relevant.map((e) => e.streamId))]}::text[])`;
-    const applied = new Map(rows.map((r) => [r.stream_id, r.version]));
-    return relevant.filter((e) => {
-      if (e.version !== (applied.get(e.streamId) ?? 0) + 1) return false;
-      applied.set(e.streamId, e.version);
-      return true;
-    });
-  }
-
   const progress = (position: number, headPosition: number, percent?: number) => {
     const seconds = (performance.now() - started) / 1000;
     options.onProgress?.({
@@ -109,10 +96,11 @@ export async function replayIntoCopy(options: RebuildOptions & { label: string }
     },
     /**
      * Applies what arrived since, inside `tx` (the rebuild's swap transaction, which holds the live
-     * consumer's lock). First through the gap-safe horizon, which moves the checkpoint; then everything
-     * committed beyond it, which the live consumer may already have applied: a transaction held open
+     * consumer's lock). First through the gap-safe horizon, which moves the checkpoint; then, stream by
+     * stream, every version the live consumer has applied and the copy has not: a transaction held open
      * anywhere keeps the horizon back, and the copy must not lack what the inbox and the stream versions
-     * it replaces say was applied. Those events leave the checkpoint where it is: the sweep walks past
+     * it replaces say was applied. Those are read by version, since within a stream versions need not
+     * follow the order of transaction ids. They leave the checkpoint where it is: the sweep walks past
      * them later and finds them applied.
      */
     async catchUpIn(tx: TransactionSql) {
@@ -122,11 +110,13 @@ export async function replayIntoCopy(options: RebuildOptions & { label: string }
         await applyBatch(tx, batch.events);
         checkpoint = batch.checkpoint;
       }
-      for (let after = checkpoint; ; ) {
-        const batch = await store.readAll({ after, batchSize, ...categories, includeRecent: true });
-        if (batch.events.length === 0) return;
-        await applyBatch(tx, await unappliedIn(tx, batch.events));
-        after = batch.checkpoint;
+      const behind = await tx<{ stream_id: string; live: number; copy: number }[]>`
+        select l.stream_id, l.version as live, coalesce(s.version, 0) as copy
+        from consumer_streams l
+        left join consumer_streams s on s.consumer = ${shadow} and s.stream_id = l.stream_id
+        where l.consumer = ${def.name} and l.version > coalesce(s.version, 0)`;
+      for (const b of behind) {
+        await applyBatch(tx, await store.readStream(b.stream_id, { fromVersion: b.copy + 1, toVersion: b.live }));
       }
     },
     finished: () => progress(checkpoint.position, Math.max(headPosition, checkpoint.position), 100),
@@ -152,6 +142,7 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<{ appli
     const [lock] = await session<{ taken: boolean }[]>`
       select pg_try_advisory_lock(hashtext('eventline.rebuild.' || current_schema() || '.' || ${def.name})) as taken`;
     if (!lock?.taken) throw new EventlineError("REBUILD_RUNNING", `read model ${def.name} is already being rebuilt`);
+    options.onLocked?.();
     try {
       return await rebuildUnderLock(options);
     } finally {

@@ -71,7 +71,9 @@ export async function handleCommand<C extends Command, E extends Event, S>(
           forgetSubjects: options.forgetSubjects,
         },
       );
-      await maybeSnapshot(store, decider, streamId, loaded, events, result.version, options.onSnapshotError);
+      // A snapshot is state in clear: none is written by the command that forgets its subject.
+      if (!options.forgetSubjects?.length)
+        await maybeSnapshot(store, decider, streamId, loaded, events, result.version, options.onSnapshotError);
       return result;
     } catch (error) {
       if (!(error instanceof ConcurrencyError) || attempt >= maxAttempts) throw error;

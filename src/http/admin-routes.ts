@@ -14,7 +14,7 @@ export type AdminDeps = {
     replay(consumer: string, messageIds?: string[]): Promise<number>;
     purge(consumer: string): Promise<number>;
   };
-  /** Starts a rebuild in the background; resolves once it has started. */
+  /** Starts a rebuild in the background; resolves once it holds its lock, rejects (REBUILD_RUNNING) if another does. */
   rebuild(readModel: string): Promise<void>;
   sagas?: { list(status?: string): Promise<unknown[]>; retry(id: string): Promise<void> };
 };

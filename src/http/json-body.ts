@@ -58,12 +58,15 @@ function assertAcceptable(value: unknown, path: (string | number)[], where: stri
 /** The decoded path and every query value, checked like body strings (ids often become stream ids). */
 function assertAcceptableUrl(c: Context): void {
   const url = new URL(c.req.url);
-  let path = url.pathname;
-  try {
-    path = decodeURIComponent(path);
-  } catch {
-    // Not valid percent-encoding: no route matches it as text, so the router answers 404.
-  }
+  // Each run of %XX on its own, as the router decodes path parameters: one run that is not valid UTF-8
+  // must not hide a NUL in another.
+  const path = url.pathname.replace(/(?:%[0-9a-f]{2})+/gi, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
   const why = unacceptableText(path);
   if (why) throw new ValidationError("the path holds text that cannot be accepted", [{ pointer: "", message: why }]);
   for (const [name, value] of url.searchParams) assertAcceptable({ [name]: value }, [], "query");

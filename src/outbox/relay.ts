@@ -42,9 +42,10 @@ export type Relay = {
 };
 
 /**
- * A failed publish is the message's fault only when the broker refused that message: returned it as
- * unroutable, or nacked it. A timeout, a lost connection or a blocked one (a resource alarm) is the
- * broker's state: the row stays due, no attempt is spent, and the lane backs off instead.
+ * A failed publish is the message's fault only when the broker returned it as unroutable. A nack (RabbitMQ
+ * sends one for its own internal trouble: a quorum queue without a leader, a full queue rejecting
+ * publishes), a timeout, a lost connection or a blocked one (a resource alarm) is the broker's state: the
+ * row stays due, no attempt is spent, and the lane backs off instead.
  */
 type Outcome = { ok: true; position: number } | { ok: false; position: number; error: string; brokerFault: boolean };
 
@@ -59,9 +60,7 @@ export function createRelay(options: RelayOptions): Relay {
   // Only ids being published are remembered, so a late return cannot make the set grow.
   const inFlight = new Set<string>();
   const returned = new Set<string>();
-  let disconnects = 0;
   let blocked = false;
-  broker.on("disconnect", () => disconnects++);
   broker.on("blocked", ({ reason }) => {
     blocked = true;
     log("warn", "broker blocked publishing (resource alarm); the outbox waits", { reason });
@@ -90,8 +89,6 @@ export function createRelay(options: RelayOptions): Relay {
   async function publishOne(row: RecordedEvent): Promise<Outcome> {
     const message = toEventMessage(row);
     const started = performance.now();
-    const disconnectsBefore = disconnects;
-    const blockedBefore = blocked;
     inFlight.add(row.eventId);
     try {
       await channel.publish(exchange, message.routingKey, message.content, message.options);
@@ -108,9 +105,7 @@ export function createRelay(options: RelayOptions): Relay {
       log("debug", "event published", { ...eventLogFields(row), routingKey: message.routingKey, position: row.position });
       return { ok: true, position: row.position };
     } catch (error) {
-      const text = String((error as Error)?.message ?? error);
-      const refused = /nack/i.test(text) && disconnects === disconnectsBefore && !blocked && !blockedBefore;
-      return { ok: false, position: row.position, error: text, brokerFault: !refused };
+      return { ok: false, position: row.position, error: String((error as Error)?.message ?? error), brokerFault: true };
     } finally {
       inFlight.delete(row.eventId);
       returned.delete(row.eventId);

@@ -57,13 +57,21 @@ export function createAdminDeps(w: AdminWiring): AdminDeps {
         if (!(await retrySaga(w.readSql, id, `${w.notifyChannel}_sagas`))) throw new NotFoundError("saga needing attention", id);
       },
     },
-    rebuild: async (name) => {
-      const def = readModel(name);
-      w.log("info", "rebuild started", { readModel: name });
-      rebuildReadModel({ sql: w.readSql, store: w.store, def }).then(
-        (r) => w.log("info", "rebuild finished", { readModel: name, applied: r.applied }),
-        (error) => w.log("error", "rebuild failed", { readModel: name, error: String(error) }),
-      );
-    },
+    // Answers once the rebuild holds its lock (or is refused one), then lets it run in the background.
+    rebuild: (name) =>
+      new Promise<void>((started, refused) => {
+        const def = readModel(name);
+        const onLocked = () => {
+          w.log("info", "rebuild started", { readModel: name });
+          started();
+        };
+        rebuildReadModel({ sql: w.readSql, store: w.store, def, onLocked }).then(
+          (r) => w.log("info", "rebuild finished", { readModel: name, applied: r.applied }),
+          (error) => {
+            refused(error);
+            w.log("error", "rebuild failed", { readModel: name, error: String(error) });
+          },
+        );
+      }),
   };
 }

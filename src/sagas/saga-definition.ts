@@ -7,6 +7,8 @@ export type StepContext<D> = {
   step: string;
   /** Derived from the saga and the step: pass it on so a retried step cannot act twice. */
   idempotencyKey: string;
+  /** The key the step's action used (the same as `idempotencyKey` there): a compensation looks its effect up by it. */
+  actionKey: string;
   attempt: number;
   /** Why the saga is compensating, when it is. */
   failure?: string;

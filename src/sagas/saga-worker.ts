@@ -92,6 +92,7 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
       data: instance.data,
       step,
       idempotencyKey: `saga:${instance.sagaId}:${step}:${phase}`,
+      actionKey: `saga:${instance.sagaId}:${step}:do`,
       attempt: instance.attempts + 1,
       failure: instance.failure ?? undefined,
       log: log.child({ sagaId: instance.sagaId, step, ...traceFields(instance.data) }),

@@ -58,7 +58,7 @@ export function checkoutSaga(shop: ShopService, options: { stepDeadlineMs?: numb
         },
         compensate: async (ctx) => {
           try {
-            await shop.refundPayment(ctx.data.orderId, commandOptions(ctx));
+            await shop.refundPayment(ctx.data.orderId, commandOptions(ctx), ctx.actionKey);
           } catch (error) {
             // A declined (or never made) charge has nothing to refund: that compensation is already done.
             if (!(error instanceof DomainError && error.code === "NOTHING_TO_REFUND")) throw error;

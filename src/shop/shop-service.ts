@@ -171,8 +171,23 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
     },
 
     /** Refunds at most once: a refunded payment is left alone. */
-    async refundPayment(orderId: string, opts: HandleCommandOptions = {}) {
-      const { state, version } = await loadState(store, payments, paymentStream(orderId));
+    async refundPayment(orderId: string, opts: HandleCommandOptions = {}, chargeKey?: string) {
+      let { state, version } = await loadState(store, payments, paymentStream(orderId));
+      // No charge on record, but the charge's answer may never have arrived: ask the provider under the
+      // charge's key, and record what it took before refunding it.
+      if (state.status === "NONE" && chargeKey) {
+        const known = await gateway.findCharge({ orderId, idempotencyKey: chargeKey });
+        if (known?.approved) {
+          await handleCommand(
+            store,
+            payments,
+            paymentStream(orderId),
+            { type: "RecordCharge", data: { orderId, amount: known.amount, approved: true } },
+            locked({ ...opts, idempotencyKey: `${chargeKey}:found` }),
+          );
+          ({ state, version } = await loadState(store, payments, paymentStream(orderId)));
+        }
+      }
       if (state.status === "REFUNDED")
         return { streamId: paymentStream(orderId), version, position: 0, events: [] } as CommandResult;
       if (state.status !== "CHARGED") throw new DomainError("NOTHING_TO_REFUND", `payment for ${orderId} is ${state.status}`);

@@ -86,9 +86,14 @@ function isRetriableConflict(error: unknown): boolean {
   return code === "40P01" || constraint === "events_event_id_unique" || constraint === "events_stream_version_unique";
 }
 
-/** Postgres refused the statement itself (its error carries a severity); the connection is fine. */
+/**
+ * Postgres refused some of the statement's data: a data exception (class 22: bad text, bad number) or an
+ * integrity violation (class 23: a check, a not-null). Only those are one call's fault; a timeout, a lock
+ * wait or a lost connection would fail every half of a split batch again, each after its own wait.
+ */
 function isStatementError(error: unknown): boolean {
-  return typeof (error as { severity?: unknown })?.severity === "string";
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === "string" && /^2[23]/.test(code);
 }
 
 /** The SQL of a read's category filter (see categoriesOf). */
@@ -350,9 +355,10 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
   }
 
   /**
-   * One batch, one statement. When Postgres refuses the statement for a reason that is not a conflict
-   * worth retrying, the batch is split in halves until the call at fault is alone, so it fails by itself
-   * and every other call gets its own answer. A lost connection fails everyone: splitting cannot help.
+   * One batch, one statement. When Postgres refuses the statement's data for a reason that is not a
+   * conflict worth retrying, the batch is split in halves until the call at fault is alone, so it fails by
+   * itself and every other call gets its own answer. Anything else (a lost connection, a timeout) fails
+   * everyone: splitting cannot help.
    */
   async function flushBatch(calls: Call[]): Promise<(AppendResult[] | Error)[]> {
     try {

@@ -9,6 +9,7 @@ describe("the chaos run (CI size)", () => {
       summary.faults.map((f) => ({ fault: f.name, bit: true })),
     );
     expect(summary.faults).toHaveLength(8);
+    expect(summary.faults.flatMap((f) => (f.violation ? [`${f.name}: ${f.violation}`] : []))).toEqual([]);
     expect(summary.accepted).toBeGreaterThan(100);
     expect(summary.loadSpannedFaults).toBe(true);
     expect(summary.settled).toBe(true);
@@ -24,6 +25,7 @@ describe("the chaos run (CI size)", () => {
     }).toEqual({ charges: 0, refunds: 0, reservations: 0, outcomes: 0 });
     expect(summary.orderDetails).toEqual([]);
     expect(summary.readModelRowsDiffering).toEqual({ catalog: 0, orders: 0, customers: 0, sales: 0 });
+    expect(summary.ordersShownWrong).toBe(0);
     expect(summary.stuckSagas).toBe(0);
     expect(summary.parkedStreams).toBe(0);
     expect(summary.stockReceivedOutOfRange).toBe(0);

@@ -48,4 +48,32 @@ describe("a checkout whose payment provider answers after the step's deadline", 
       h.gateway.faults.chargeDelayMs = 0;
     }
   }, 30_000);
+
+  it("refunds a charge whose answer it never got: the aborted wait settles the step, the provider is asked by the key", async () => {
+    h.gateway.faults.chargeDelayMs = 500;
+    h.gateway.faults.abortAfterCharge = true;
+    try {
+      const sku = `ABORT-${crypto.randomUUID().slice(0, 8)}`;
+      await h.call("POST", "/products", { sku, name: "Aborted", price: 900 });
+      await h.call("POST", `/inventory/${sku}/receipts`, { quantity: 5 });
+      const customerId = (await h.call("POST", "/customers", { name: "A", email: "a@example.com" })).body.customerId as string;
+      const orderId = (await h.call("POST", "/orders", { customerId })).body.orderId as string;
+      await h.call("POST", `/orders/${orderId}/items`, { sku, quantity: 1 });
+      expect((await h.call("POST", `/orders/${orderId}/place`, { paymentToken: "tok_ok" })).status).toBe(200);
+      const deadline = Date.now() + 15_000;
+      let saga = await findSaga(h.db.sql, checkoutSagaId(orderId));
+      while (saga?.status !== "compensated" && Date.now() < deadline) {
+        await Bun.sleep(50);
+        saga = await findSaga(h.db.sql, checkoutSagaId(orderId));
+      }
+      expect(saga?.status).toBe("compensated");
+      expect(h.gateway.charges.filter((o) => o === orderId)).toHaveLength(1);
+      expect(h.gateway.refunds.filter((o) => o === orderId)).toHaveLength(1);
+      const payment = (await h.shop.store.readStream(paymentStream(orderId))).map((e) => e.type);
+      expect(payment).toEqual(["PaymentCharged", "PaymentRefunded"]);
+    } finally {
+      h.gateway.faults.chargeDelayMs = 0;
+      h.gateway.faults.abortAfterCharge = false;
+    }
+  }, 30_000);
 });

@@ -88,8 +88,18 @@ describe("the admin routes on the real components", () => {
     expect((await findSaga(h.db.sql, sagaId))?.status).toBe("compensating");
   });
 
-  it("start a rebuild of a known read model, and refuse an unknown one", async () => {
+  it("start a rebuild of a known read model, refuse one while another runs (409), and an unknown one (404)", async () => {
     expect((await h.call("POST", "/admin/read-models/catalog/rebuild", undefined, auth)).status).toBe(202);
     expect((await h.call("POST", "/admin/read-models/nonesuch/rebuild", undefined, auth)).status).toBe(404);
+    // Another rebuild of customers holds its lock (as a CLI rebuild would).
+    const session = await h.db.sql.reserve();
+    try {
+      await session`select pg_advisory_lock(hashtext('eventline.rebuild.' || current_schema() || '.customers'))`;
+      const refused = await h.call("POST", "/admin/read-models/customers/rebuild", undefined, auth);
+      expect({ status: refused.status, code: refused.body.code }).toEqual({ status: 409, code: "REBUILD_RUNNING" });
+    } finally {
+      await session`select pg_advisory_unlock_all()`;
+      session.release();
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import fc from "fast-check";
-import { createShopHarness } from "../support/shop-harness.ts";
+import { ADMIN_TOKEN, createShopHarness } from "../support/shop-harness.ts";
 
 let h: Awaited<ReturnType<typeof createShopHarness>>;
 let ids: { productId: string; sku: string; customerId: string; orderId: string };
@@ -116,5 +116,11 @@ describe("hostile text sent alongside valid requests", () => {
     });
     expect(inPath.status).toBe(400);
     expect(inPath.headers.get("content-type")).toContain("application/problem+json");
+    // A run that is not valid UTF-8 (%C0) must not hide the NUL in another.
+    const mixed = await h.app.request("/admin/outbox/%00x%C0/release", {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(mixed.status).toBe(400);
   });
 });

@@ -61,30 +61,49 @@ export type PaymentGateway = {
     signal?: AbortSignal;
   }): Promise<{ approved: boolean; reason?: string }>;
   refund(input: { orderId: string; amount: number; idempotencyKey: string }): Promise<void>;
+  /**
+   * What the provider recorded under a charge's idempotency key, if anything: how a compensation learns
+   * of a charge whose answer never arrived (the wait was aborted, or the process died).
+   */
+  findCharge(input: { orderId: string; idempotencyKey: string }): Promise<{ approved: boolean; amount: number } | undefined>;
 };
 
 /**
  * A stand-in gateway: declines every token starting with `decline`, approves the rest, one answer per
  * idempotency key. `faults.refunds` makes refunds fail, for the tests of stuck compensations;
- * `faults.chargeDelayMs` makes a charge answer late, ignoring the abort (the money has moved).
+ * `faults.chargeDelayMs` makes a charge answer late, ignoring the abort (the money has moved), and with
+ * `faults.abortAfterCharge` the wait for that answer is aborted instead (the money has moved all the same).
  */
 export function createFakeGateway() {
-  const answers = new Map<string, { approved: boolean; reason?: string }>();
+  const answers = new Map<string, { approved: boolean; reason?: string; amount: number }>();
   const charges: string[] = [];
   const refunds: string[] = [];
-  const faults = { refunds: false, chargeDelayMs: 0 };
+  const faults = { refunds: false, chargeDelayMs: 0, abortAfterCharge: false };
   const gateway: PaymentGateway & { charges: string[]; refunds: string[]; faults: typeof faults } = {
     charges,
     refunds,
     faults,
-    async charge({ orderId, token, idempotencyKey }) {
+    async charge({ orderId, amount, token, idempotencyKey, signal }) {
       const earlier = answers.get(idempotencyKey);
-      if (earlier) return earlier;
-      const answer = token.startsWith("decline") ? { approved: false, reason: "card declined" } : { approved: true };
-      answers.set(idempotencyKey, answer);
-      if (answer.approved) charges.push(orderId);
-      if (faults.chargeDelayMs > 0) await new Promise((r) => setTimeout(r, faults.chargeDelayMs));
-      return answer;
+      if (earlier) return { approved: earlier.approved, reason: earlier.reason };
+      const declined = token.startsWith("decline");
+      answers.set(idempotencyKey, { approved: !declined, reason: declined ? "card declined" : undefined, amount });
+      if (!declined) charges.push(orderId);
+      if (faults.chargeDelayMs > 0) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, faults.chargeDelayMs);
+          if (faults.abortAfterCharge)
+            signal?.addEventListener("abort", () => {
+              clearTimeout(timer);
+              reject(signal.reason);
+            });
+        });
+      }
+      return declined ? { approved: false, reason: "card declined" } : { approved: true };
+    },
+    async findCharge({ idempotencyKey }) {
+      const known = answers.get(idempotencyKey);
+      return known && { approved: known.approved, amount: known.amount };
     },
     async refund({ orderId }) {
       if (faults.refunds) throw new Error("gateway unavailable for refunds");

@@ -23,5 +23,13 @@ export function createHttpGateway(baseUrl: string, timeoutMs = 5_000): PaymentGa
     async refund(input) {
       await call("/refunds", input);
     },
+    async findCharge({ idempotencyKey }) {
+      const res = await fetch(new URL(`/charges/${encodeURIComponent(idempotencyKey)}`, baseUrl), {
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (res.status === 404) return undefined;
+      if (!res.ok) throw new Error(`payment provider answered ${res.status} to a charge lookup`);
+      return (await res.json()) as { approved: boolean; amount: number };
+    },
   };
 }

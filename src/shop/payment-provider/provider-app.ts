@@ -84,6 +84,14 @@ export function createPaymentProvider(deps: { sql: Sql; latencyMs?: number }): H
     return c.json({ refunded: true });
   });
 
+  app.get("/charges/:key", async (c) => {
+    const [charge] = await sql<{ approved: boolean; amount: number }[]>`
+      select approved, amount from provider_charges where idempotency_key = ${c.req.param("key")}`;
+    return charge
+      ? c.json({ approved: charge.approved, amount: Number(charge.amount) })
+      : c.json({ error: "no such charge" }, 404);
+  });
+
   app.get("/orders/:orderId", async (c) => {
     const orderId = c.req.param("orderId");
     return c.json(await providerRecordOf(sql, orderId));
