@@ -12,6 +12,15 @@ export type RunningProcess = {
   stop(signal?: "SIGTERM" | "SIGINT" | "SIGKILL"): Promise<number>;
 };
 
+/** The shop's long-running processes by name, as `bun src/main.ts` takes them. */
+export const shopProcesses: Record<string, string[]> = {
+  provider: ["payment-provider"],
+  api: ["api"],
+  relay: ["relay"],
+  consumers: ["consumer", "all"],
+  saga: ["saga"],
+};
+
 /** Runs `bun src/main.ts <args>` with the given environment, keeping every stdout line it prints. */
 export function startProcess(name: string, args: string[], env: Record<string, string | undefined>): RunningProcess {
   const proc = Bun.spawn([process.execPath, join(root, "src", "main.ts"), ...args], {

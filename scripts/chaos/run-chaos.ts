@@ -13,7 +13,7 @@ import { createShop } from "../../src/shop/create-shop.ts";
 import { connect } from "../../src/store/connect.ts";
 import { deleteBrokerObjects } from "../broker-cleanup.ts";
 import { ensureInfraEnv, root } from "../infra-env.ts";
-import { freePort, type RunningProcess, startProcess } from "../process-runner.ts";
+import { freePort, type RunningProcess, shopProcesses, startProcess } from "../process-runner.ts";
 import { check, type Findings, settle, windowsBetween } from "./chaos-checks.ts";
 import { chaosFaults, type FaultOutcome } from "./chaos-faults.ts";
 import { runLoad, type Seed, type Sent } from "./chaos-load.ts";
@@ -112,13 +112,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   });
   if (migrate.status !== 0) throw new Error("migrate failed");
 
-  const roles: Record<string, string[]> = {
-    provider: ["payment-provider"],
-    api: ["api"],
-    relay: ["relay"],
-    consumers: ["consumer", "all"],
-    saga: ["saga"],
-  };
+  const roles = shopProcesses;
   const running = new Map<string, RunningProcess>();
   const start = (name: string, extraEnv: Record<string, string> = {}) => {
     const p = startProcess(name, roles[name] as string[], { ...env, ...extraEnv });

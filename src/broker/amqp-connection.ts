@@ -1,4 +1,5 @@
 import amqp, { type AmqpConnectionManager } from "amqp-connection-manager";
+import amqplib from "amqplib";
 import type { Logger } from "../log.ts";
 
 /**
@@ -15,4 +16,14 @@ export function connectBroker(url: string, log: Logger, name = "eventline"): Amq
   manager.on("disconnect", ({ err }) => log("warn", "broker disconnected", { error: String(err?.message ?? err) }));
   manager.on("connectFailed", ({ err }) => log("warn", "broker connection failed", { error: String(err?.message ?? err) }));
   return manager;
+}
+
+/** Runs `work` on a plain connection opened for it and closed after (operator commands, probes). */
+export async function withBrokerConnection<T>(url: string, work: (conn: amqplib.ChannelModel) => Promise<T>): Promise<T> {
+  const conn = await amqplib.connect(url);
+  try {
+    return await work(conn);
+  } finally {
+    await conn.close();
+  }
 }

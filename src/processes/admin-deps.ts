@@ -1,4 +1,5 @@
-import amqp from "amqplib";
+import type { ChannelModel } from "amqplib";
+import { withBrokerConnection } from "../broker/amqp-connection.ts";
 import type { Sql } from "postgres";
 import { NotFoundError } from "../core/errors.ts";
 import type { EventStore } from "../core/event-store.ts";
@@ -26,14 +27,7 @@ export type AdminWiring = {
 
 /** The admin routes' dependencies on the real components: the one wiring the API process and its tests share. */
 export function createAdminDeps(w: AdminWiring): AdminDeps {
-  const withBroker = async <T>(work: (conn: amqp.ChannelModel) => Promise<T>): Promise<T> => {
-    const conn = await amqp.connect(w.amqpUrl);
-    try {
-      return await work(conn);
-    } finally {
-      await conn.close();
-    }
-  };
+  const withBroker = <T>(work: (conn: ChannelModel) => Promise<T>) => withBrokerConnection(w.amqpUrl, work);
   const readModel = (name: string) => {
     const def = w.readModels.find((d) => d.name === name);
     if (!def) throw new NotFoundError("read model", name);

@@ -1,4 +1,4 @@
-import amqp from "amqplib";
+import { withBrokerConnection } from "../broker/amqp-connection.ts";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { createApp } from "../http/create-app.ts";
 import { createShop } from "../shop/create-shop.ts";
@@ -29,20 +29,12 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   });
-  const withBroker = async <T>(work: (conn: amqp.ChannelModel) => Promise<T>): Promise<T> => {
-    const conn = await amqp.connect(config.amqpUrl);
-    try {
-      return await work(conn);
-    } finally {
-      await conn.close();
-    }
-  };
 
   const app = createApp({
     ready: async () => {
       await assertHorizonMoving(db.sql, config.horizonStallSeconds);
       if (db.readSql !== db.sql) await db.readSql`select 1`;
-      await withBroker(async (conn) => (await conn.createChannel()).close());
+      await withBrokerConnection(config.amqpUrl, async (conn) => (await conn.createChannel()).close());
     },
     metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
     observe: (method, status, seconds) => {

@@ -1,4 +1,4 @@
-import amqp from "amqplib";
+import { withBrokerConnection } from "../broker/amqp-connection.ts";
 import type { Config } from "../config.ts";
 import { liveTables } from "../consumers/consumer-definition.ts";
 import { consumerLag } from "../consumers/catch-up.ts";
@@ -92,8 +92,7 @@ export async function runReadModels(config: Config, [sub, name]: string[]): Prom
 
 export async function runDeadLetters(config: Config, [sub, consumer, ...ids]: string[]): Promise<void> {
   if (!sub || !consumer) return usage("dead-letters list|replay|purge <consumer> [message-id ...]");
-  const conn = await amqp.connect(config.amqpUrl);
-  try {
+  await withBrokerConnection(config.amqpUrl, async (conn) => {
     const prefix = config.consumer.queuePrefix;
     if (sub === "list") for (const d of await listDeadLetters(conn, consumer, prefix)) out(JSON.stringify(d));
     else if (sub === "show")
@@ -119,9 +118,7 @@ export async function runDeadLetters(config: Config, [sub, consumer, ...ids]: st
       out(`replayed ${n}`);
     } else if (sub === "purge") out(`purged ${await purgeDeadLetters(conn, consumer, prefix)}`);
     else usage("dead-letters list|show|replay|purge <consumer> [message-id ...]");
-  } finally {
-    await conn.close();
-  }
+  });
 }
 
 export async function runSagas(config: Config, [sub, arg]: string[]): Promise<void> {

@@ -3,7 +3,7 @@ import { outboxStatus } from "../../src/outbox/outbox-queries.ts";
 import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
-import { freePort, jsonLines, type RunningProcess, startProcess } from "../support/processes.ts";
+import { freePort, jsonLines, type RunningProcess, shopProcesses, startProcess } from "../support/processes.ts";
 
 let db: TestDatabase;
 let env: Record<string, string>;
@@ -11,13 +11,7 @@ let base = "";
 const running = new Map<string, RunningProcess>();
 const finished: RunningProcess[] = [];
 
-const roles: Record<string, string[]> = {
-  provider: ["payment-provider"],
-  api: ["api"],
-  relay: ["relay"],
-  consumers: ["consumer", "all"],
-  saga: ["saga"],
-};
+const roles = shopProcesses;
 
 function start(name: string) {
   const p = startProcess(name, roles[name] as string[], env);

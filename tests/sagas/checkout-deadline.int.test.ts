@@ -10,23 +10,35 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
+/** A product in stock, a customer and a one-item order placed with a card that is approved. */
+async function placeOrder(): Promise<string> {
+  const sku = `LATE-${crypto.randomUUID().slice(0, 8)}`;
+  await h.call("POST", "/products", { sku, name: "Late", price: 700 });
+  await h.call("POST", `/inventory/${sku}/receipts`, { quantity: 5 });
+  const customerId = (await h.call("POST", "/customers", { name: "L", email: "l@example.com" })).body.customerId as string;
+  const orderId = (await h.call("POST", "/orders", { customerId })).body.orderId as string;
+  await h.call("POST", `/orders/${orderId}/items`, { sku, quantity: 1 });
+  expect((await h.call("POST", `/orders/${orderId}/place`, { paymentToken: "tok_ok" })).status).toBe(200);
+  return orderId;
+}
+
+/** The checkout's saga once it completed or compensated (or as it is after 15 s). */
+async function sagaEnded(orderId: string) {
+  const deadline = Date.now() + 15_000;
+  let saga = await findSaga(h.db.sql, checkoutSagaId(orderId));
+  while (!["completed", "compensated"].includes(saga?.status ?? "") && Date.now() < deadline) {
+    await Bun.sleep(50);
+    saga = await findSaga(h.db.sql, checkoutSagaId(orderId));
+  }
+  return saga;
+}
+
 describe("a checkout whose payment provider answers after the step's deadline", () => {
   it("never leaves a cancelled order charged: the late charge is either known to the retried step or refunded", async () => {
     h.gateway.faults.chargeDelayMs = 500;
     try {
-      const sku = `LATE-${crypto.randomUUID().slice(0, 8)}`;
-      await h.call("POST", "/products", { sku, name: "Late", price: 700 });
-      await h.call("POST", `/inventory/${sku}/receipts`, { quantity: 5 });
-      const customerId = (await h.call("POST", "/customers", { name: "L", email: "l@example.com" })).body.customerId as string;
-      const orderId = (await h.call("POST", "/orders", { customerId })).body.orderId as string;
-      await h.call("POST", `/orders/${orderId}/items`, { sku, quantity: 1 });
-      expect((await h.call("POST", `/orders/${orderId}/place`, { paymentToken: "tok_ok" })).status).toBe(200);
-      const deadline = Date.now() + 15_000;
-      let saga = await findSaga(h.db.sql, checkoutSagaId(orderId));
-      while (!["completed", "compensated"].includes(saga?.status ?? "") && Date.now() < deadline) {
-        await Bun.sleep(50);
-        saga = await findSaga(h.db.sql, checkoutSagaId(orderId));
-      }
+      const orderId = await placeOrder();
+      const saga = await sagaEnded(orderId);
       // Time for a charge that would land after the compensation (as it did) to land.
       await Bun.sleep(700);
       const payment = (await h.shop.store.readStream(paymentStream(orderId))).map((e) => e.type);
@@ -53,19 +65,8 @@ describe("a checkout whose payment provider answers after the step's deadline", 
     h.gateway.faults.chargeDelayMs = 500;
     h.gateway.faults.abortAfterCharge = true;
     try {
-      const sku = `ABORT-${crypto.randomUUID().slice(0, 8)}`;
-      await h.call("POST", "/products", { sku, name: "Aborted", price: 900 });
-      await h.call("POST", `/inventory/${sku}/receipts`, { quantity: 5 });
-      const customerId = (await h.call("POST", "/customers", { name: "A", email: "a@example.com" })).body.customerId as string;
-      const orderId = (await h.call("POST", "/orders", { customerId })).body.orderId as string;
-      await h.call("POST", `/orders/${orderId}/items`, { sku, quantity: 1 });
-      expect((await h.call("POST", `/orders/${orderId}/place`, { paymentToken: "tok_ok" })).status).toBe(200);
-      const deadline = Date.now() + 15_000;
-      let saga = await findSaga(h.db.sql, checkoutSagaId(orderId));
-      while (saga?.status !== "compensated" && Date.now() < deadline) {
-        await Bun.sleep(50);
-        saga = await findSaga(h.db.sql, checkoutSagaId(orderId));
-      }
+      const orderId = await placeOrder();
+      const saga = await sagaEnded(orderId);
       expect(saga?.status).toBe("compensated");
       expect(h.gateway.charges.filter((o) => o === orderId)).toHaveLength(1);
       expect(h.gateway.refunds.filter((o) => o === orderId)).toHaveLength(1);

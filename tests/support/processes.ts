@@ -1,1 +1,1 @@
-export { freePort, jsonLines, type RunningProcess, startProcess } from "../../scripts/process-runner.ts";
+export { freePort, jsonLines, type RunningProcess, shopProcesses, startProcess } from "../../scripts/process-runner.ts";
