@@ -1,17 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { connectBroker } from "../../src/broker/amqp-connection.ts";
-import { createLogger } from "../../src/log.ts";
 import { outboxStatus } from "../../src/outbox/outbox-queries.ts";
-import { createRelay } from "../../src/outbox/relay.ts";
 import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
 import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl, createCollector } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
+import { testRelay } from "../support/test-relay.ts";
 
 const infra = join(import.meta.dirname, "..", "..", "scripts", "infra");
-const quiet = createLogger({ role: "test" }, "error");
 let db: TestDatabase;
 
 function rabbitmqctl(...args: string[]) {
@@ -35,12 +32,9 @@ describe("the relay during a broker resource alarm", () => {
     const notifyChannel = `alarm_${crypto.randomUUID().slice(0, 8)}`;
     const store = createPostgresEventStore({ sql: db.sql, notifyChannel });
     const collector = await createCollector(exchange);
-    const broker = connectBroker(amqpUrl(), quiet, "test-relay-alarm");
     // A retry budget the alarm outlasts many times over: two attempts, 300 ms confirm timeout, 50 ms backoff.
-    const relay = createRelay({
+    const relay = await testRelay({
       sql: db.sql,
-      broker,
-      log: quiet,
       exchange,
       notifyChannel,
       partitions: 4,
@@ -49,8 +43,7 @@ describe("the relay during a broker resource alarm", () => {
       pollMs: 100,
       confirmTimeoutMs: 300,
       backoff: { baseMs: 50, maxMs: 100 },
-    });
-    await relay.start();
+    }).start();
     const streams = Array.from({ length: 5 }, () => `alarm-${crypto.randomUUID()}`);
     try {
       raiseMemoryAlarm();
@@ -69,7 +62,6 @@ describe("the relay during a broker resource alarm", () => {
     } finally {
       clearMemoryAlarm();
       await relay.stop();
-      await broker.close();
       await collector.close();
       await deleteBrokerObjects(amqpUrl(), { consumers: [], exchanges: [exchange] });
     }

@@ -1,16 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { connectBroker } from "../../src/broker/amqp-connection.ts";
 import { toEventMessage } from "../../src/broker/event-message.ts";
 import type { EventStore } from "../../src/core/event-store.ts";
-import { createLogger } from "../../src/log.ts";
 import { outboxStatus, releaseAllStreams, releaseStream } from "../../src/outbox/outbox-queries.ts";
-import { createRelay, type RelayOptions } from "../../src/outbox/relay.ts";
+import type { RelayOptions } from "../../src/outbox/relay.ts";
 import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
 import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl, createCollector, versionsByStream } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
+import { testRelay } from "../support/test-relay.ts";
 
-const quiet = createLogger({ role: "test" }, "error");
 const exchange = `test.events.${crypto.randomUUID().slice(0, 8)}`;
 const notifyChannel = `relay_${crypto.randomUUID().slice(0, 8)}`;
 let db: TestDatabase;
@@ -25,33 +23,7 @@ afterAll(async () => {
   await db.drop();
 });
 
-function startRelay(overrides: Partial<RelayOptions> = {}) {
-  const broker = connectBroker(amqpUrl(), quiet, "test-relay");
-  const relay = createRelay({
-    sql: db.sql,
-    broker,
-    log: quiet,
-    exchange,
-    notifyChannel,
-    partitions: 8,
-    batchSize: 100,
-    maxAttempts: 5,
-    pollMs: 200,
-    ...overrides,
-  });
-  return {
-    relay,
-    async start() {
-      await broker.connect?.();
-      await relay.start();
-      return this;
-    },
-    async stop() {
-      await relay.stop();
-      await broker.close();
-    },
-  };
-}
+const startRelay = (overrides: Partial<RelayOptions> = {}) => testRelay({ sql: db.sql, exchange, notifyChannel, ...overrides });
 
 async function depth(streamId?: string) {
   if (!streamId) return (await outboxStatus(db.sql)).depth;
