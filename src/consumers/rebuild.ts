@@ -45,14 +45,44 @@ export async function replayIntoCopy(options: RebuildOptions & { label: string }
   await sql`delete from consumer_streams where consumer = ${shadow}`;
   for (const [name, ddl] of Object.entries(def.tables)) await sql.unsafe(ddl(tables[name] as string));
 
-  // A replay writes no inbox rows: it reads each event once, in log order, and the stream versions it
-  // records make any later delivery of these events a duplicate. A million inbox rows would only slow it.
+  // A replay writes no inbox rows: the stream versions it records make any later delivery of these events
+  // a duplicate. A million inbox rows would only slow it.
+  const versions = new Map<string, number>();
+
+  /**
+   * The batch's events each stream's next, in version order. The log's order (transaction, position) is
+   * not always a stream's version order: a batch that locked another stream first has the older
+   * transaction id, yet may write a stream's next version after a younger transaction wrote the one before.
+   * So a version past the next one brings the missing ones from the stream first, and one already applied
+   * (it came that way) is skipped.
+   */
+  async function inVersionOrder(events: RecordedEvent[]): Promise<RecordedEvent[]> {
+    const ordered: RecordedEvent[] = [];
+    for (const e of events) {
+      const have = versions.get(e.streamId) ?? 0;
+      if (e.version <= have) continue;
+      // A type this read model does not bind only moves the stream on.
+      if (!bindsEvent(def, e)) {
+        if (e.version === have + 1) versions.set(e.streamId, e.version);
+        continue;
+      }
+      if (e.version > have + 1) {
+        const missing = await store.readStream(e.streamId, { fromVersion: have + 1, toVersion: e.version - 1 });
+        ordered.push(...missing.filter((m) => bindsEvent(def, m)));
+      }
+      ordered.push(e);
+      versions.set(e.streamId, e.version);
+    }
+    return ordered;
+  }
+
   async function applyBatch(tx: TransactionSql, events: RecordedEvent[]) {
-    const relevant = events.filter((e) => bindsEvent(def, e));
+    const relevant = await inVersionOrder(events);
     await runHandlers(tx, def, tables, relevant);
     applied += relevant.length;
     const last = new Map<string, number>();
-    for (const e of relevant) last.set(e.streamId, e.version);
+    for (const e of [...events, ...relevant]) last.set(e.streamId, versions.get(e.streamId) ?? 0);
+    for (const [stream, version] of last) if (version === 0) last.delete(stream);
     if (last.size > 0) {
       await tx`
         insert into consumer_streams (consumer, stream_id, version)

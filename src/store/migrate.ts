@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Sql } from "postgres";
+import { ConfigError } from "../core/errors.ts";
 
 const defaultFolder = join(import.meta.dirname, "migrations");
 
@@ -23,7 +24,19 @@ export async function migrate(sql: Sql, migrations: Migration[] = listMigrations
     await tx`select pg_advisory_xact_lock(hashtext('eventline.migrations.' || current_schema()))`;
     await tx`create table if not exists eventline_migrations (
       version int primary key, name text not null, applied_at timestamptz not null default now())`;
-    const done = new Set((await tx<{ version: number }[]>`select version from eventline_migrations`).map((r) => r.version));
+    const recorded = await tx<{ version: number; name: string }[]>`select version, name from eventline_migrations`;
+    const known = new Set(migrations.map((m) => m.name));
+    const foreign = recorded.filter((r) => !known.has(r.name));
+    if (foreign.length > 0) {
+      // A database made before the baseline (0.1.0 had 001_event_store.sql to 012_…): its schema is not
+      // this one, and no migration turns it into it; the README says how to move its events over.
+      throw new ConfigError([
+        `the database records migrations this eventline does not have (${foreign.map((r) => r.name).join(", ")}): ` +
+          "it was made by an eventline from before the baseline schema; move its data as the README's " +
+          "'Upgrading a database from before the baseline' says",
+      ]);
+    }
+    const done = new Set(recorded.map((r) => r.version));
     const applied: string[] = [];
     for (const m of migrations) {
       if (done.has(m.version)) continue;

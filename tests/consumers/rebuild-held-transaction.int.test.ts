@@ -74,4 +74,24 @@ describe("a rebuild while another transaction is held open", () => {
     const [{ n }] = (await db.sql`select count(*)::int as n from ${db.sql(def.name)}`) as unknown as [{ n: number }];
     expect(n).toBeGreaterThanOrEqual(3000);
   });
+
+  it("applies a stream's events in version order where the log's transaction order disagrees", async () => {
+    const def = tallyConsumer();
+    await ensureReadModel(db.sql, def);
+    const s = `tick-${crypto.randomUUID()}`;
+    // Version 2 written by an older transaction than version 1, as when a batch that locked another
+    // stream first writes this stream's next version after a younger transaction wrote the one before.
+    for (const [version, xid, n] of [
+      [1, "5", 1],
+      [2, "4", 2],
+      [3, "6", 4],
+    ] as const) {
+      await db.sql`insert into events (transaction_id, event_id, stream_id, category, version, type, data, metadata)
+                   values (${xid}::xid8, ${crypto.randomUUID()}, ${s}, 'tick', ${version}, 'Ticked', ${db.sql.json({ n })}, '{}')`;
+    }
+    await rebuildReadModel({ sql: db.sql, store, def });
+    const [row] = await db.sql<{ total: number; events: number }[]>`
+      select total, events from ${db.sql(def.name)} where stream_id = ${s}`;
+    expect(row).toEqual({ total: 7, events: 3 });
+  });
 });

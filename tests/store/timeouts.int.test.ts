@@ -3,6 +3,7 @@ import { loadConfig } from "../../src/config.ts";
 import { createApp } from "../../src/http/create-app.ts";
 import { databases } from "../../src/processes/process-kit.ts";
 import { connect } from "../../src/store/connect.ts";
+import { migrate } from "../../src/store/migrate.ts";
 import { assertHorizonMoving, oldestTransaction } from "../../src/store/horizon.ts";
 import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
 import { amqpUrl } from "../support/amqp.ts";
@@ -115,6 +116,18 @@ describe("a log restored into another cluster", () => {
       expect((await store.readAll()).events.map((e) => e.streamId)).toEqual(["old-1"]);
     } finally {
       await restored.drop();
+    }
+  });
+});
+
+describe("a database made before the baseline schema", () => {
+  it("is refused by migrate with what to do, instead of being taken for up to date", async () => {
+    const old = await createTestDatabase();
+    try {
+      await old.sql`insert into eventline_migrations (version, name) values (2, '002_outbox_parking.sql')`;
+      await expect(migrate(old.sql)).rejects.toThrow("from before the baseline schema");
+    } finally {
+      await old.drop();
     }
   });
 });
