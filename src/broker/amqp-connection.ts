@@ -1,5 +1,6 @@
 import amqp, { type AmqpConnectionManager } from "amqp-connection-manager";
 import amqplib from "amqplib";
+import { errorMessage } from "../core/errors.ts";
 import type { Logger } from "../log.ts";
 
 /**
@@ -13,8 +14,8 @@ export function connectBroker(url: string, log: Logger, name = "eventline"): Amq
     connectionOptions: { clientProperties: { connection_name: name } },
   });
   manager.on("connect", () => log("info", "broker connected"));
-  manager.on("disconnect", ({ err }) => log("warn", "broker disconnected", { error: String(err?.message ?? err) }));
-  manager.on("connectFailed", ({ err }) => log("warn", "broker connection failed", { error: String(err?.message ?? err) }));
+  manager.on("disconnect", ({ err }) => log("warn", "broker disconnected", { error: errorMessage(err) }));
+  manager.on("connectFailed", ({ err }) => log("warn", "broker connection failed", { error: errorMessage(err) }));
   return manager;
 }
 

@@ -1,4 +1,5 @@
 import type { Sql } from "postgres";
+import { errorMessage } from "../core/errors.ts";
 import { type Checkpoint, type EventStore, START } from "../core/event-store.ts";
 import type { RecordedEvent } from "../core/messages.ts";
 import { routingKeyOf } from "../broker/event-message.ts";
@@ -99,7 +100,7 @@ export async function sweep(
         const attempts = (poison.failures.get(event.eventId) ?? 0) + 1;
         poison.failures.set(event.eventId, attempts);
         if (attempts < poison.maxAttempts) return { applied, checkpoint, caughtUp: false, failed: event };
-        await poison.deadLetter(event, `catch-up: ${String((error as Error)?.message ?? error)}`);
+        await poison.deadLetter(event, `catch-up: ${errorMessage(error)}`);
         poison.failures.delete(event.eventId);
         continue;
       }

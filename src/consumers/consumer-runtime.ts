@@ -11,6 +11,8 @@ import { applyEvent } from "./apply-event.ts";
 import { type PoisonPolicy, sweep } from "./catch-up.ts";
 import { toEventMessage } from "../broker/event-message.ts";
 import { backoffDelay } from "../core/backoff.ts";
+import { errorMessage } from "../core/errors.ts";
+import { createTimerSleeper, runWorkerLoop } from "../core/worker-loop.ts";
 import { assertConsumerDefinition, type ConsumerDefinition, liveTables } from "./consumer-definition.ts";
 import type { ConsumerMetrics } from "./consumer-metrics.ts";
 import { ensureReadModel } from "./ensure-read-model.ts";
@@ -76,7 +78,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const inFlight = new Set<Promise<void>>();
   let consumeChannel: ChannelWrapper | undefined;
   let publisher: ChannelWrapper | undefined;
-  let sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  const sweepSleeper = createTimerSleeper();
   let sweeping: Promise<unknown> | undefined;
   let running = false;
   const retentionMs = options.inboxRetentionMs ?? 7 * 24 * 3600 * 1000;
@@ -187,7 +189,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         settled(event as RecordedEvent, outcome.status, outcome.gapFilled);
       } catch (error) {
         const attempts = Number(msg.properties.headers?.["x-attempts"] ?? 0) + 1;
-        const reason = String((error as Error)?.message ?? error);
+        const reason = errorMessage(error);
         if (attempts >= maxAttempts) {
           await deadLetter(msg, reason, attempts);
         } else {
@@ -244,24 +246,32 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     }
   }
 
-  function scheduleSweep() {
-    if (!running) return;
-    sweepTimer = setTimeout(async () => {
-      sweeping = sweep(deps, { graceMs: sweepOptions.graceMs, poison })
-        .then(async (r) => {
-          if (r.applied > 0)
-            log("warn", "sweep applied events the broker had not delivered", { consumer: def.name, applied: r.applied });
-          // Retention runs at most once a minute, in batches, beside the sweep.
-          if (retentionMs > 0 && Date.now() - lastPrune > 60_000) {
-            lastPrune = Date.now();
-            const pruned = await pruneInbox(sql, { olderThanMs: retentionMs });
-            if (pruned > 0) log("info", "old inbox rows removed", { consumer: def.name, pruned });
-          }
-        })
-        .catch((error) => log("warn", "sweep failed", { consumer: def.name, error: String(error) }));
-      await sweeping;
-      scheduleSweep();
-    }, sweepOptions.everyMs);
+  /** Every `everyMs`: the sweep, and at most once a minute the inbox retention beside it. */
+  async function sweepRound(): Promise<"idle"> {
+    const r = await sweep(deps, { graceMs: sweepOptions.graceMs, poison });
+    if (r.applied > 0)
+      log("warn", "sweep applied events the broker had not delivered", { consumer: def.name, applied: r.applied });
+    if (retentionMs > 0 && Date.now() - lastPrune > 60_000) {
+      lastPrune = Date.now();
+      const pruned = await pruneInbox(sql, { olderThanMs: retentionMs });
+      if (pruned > 0) log("info", "old inbox rows removed", { consumer: def.name, pruned });
+    }
+    return "idle";
+  }
+
+  function startSweeping() {
+    sweeping = (async () => {
+      // The first sweep waits its interval: start() has just caught up.
+      await sweepSleeper.sleep(sweepOptions.everyMs);
+      await runWorkerLoop({
+        running: () => running,
+        sleeper: sweepSleeper,
+        idleMs: sweepOptions.everyMs,
+        backoff: { baseMs: sweepOptions.everyMs, maxMs: Math.max(sweepOptions.everyMs, 10_000) },
+        round: sweepRound,
+        onFailure: (error) => log("warn", "sweep failed", { consumer: def.name, error: errorMessage(error) }),
+      });
+    })();
   }
 
   return {
@@ -284,7 +294,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       }
       // The sweep first: with the broker down it still applies the log from the store, so a consumer
       // started during a broker outage is not idle until the broker comes back.
-      scheduleSweep();
+      startSweeping();
       const channel = broker.createChannel({
         name: `${def.name}-consumer`,
         setup: async (ch: Channel) => {
@@ -299,7 +309,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     },
     async stop() {
       running = false;
-      clearTimeout(sweepTimer);
+      sweepSleeper.wake();
       // Stop deliveries first, then let the messages in hand finish and be acked.
       await consumeChannel?.cancelAll().catch(() => {});
       // Messages in hand get 10 s to finish. One that does not was never acked, so the broker delivers it

@@ -1,5 +1,10 @@
 import type { ExpectedVersion } from "./expected-version.ts";
 
+/** The message of anything thrown, for logs and stored errors. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** Every error eventline raises on purpose carries a stable machine-readable code. */
 export class EventlineError extends Error {
   constructor(

@@ -1,5 +1,5 @@
 import type { AppendRequest, AppendResult } from "./event-store.ts";
-import { IdempotencyError } from "./errors.ts";
+import { errorMessage, IdempotencyError } from "./errors.ts";
 import { isExpectedVersion } from "./expected-version.ts";
 import type { EventMetadata, NewEvent, RecordedEvent } from "./messages.ts";
 import { containsSealedField, type PersonalData } from "./personal-data.ts";
@@ -29,7 +29,7 @@ function storableJson(what: string, value: unknown): string {
   try {
     json = JSON.stringify(value);
   } catch (error) {
-    throw new TypeError(`cannot store ${what}: ${String((error as Error)?.message ?? error)}`);
+    throw new TypeError(`cannot store ${what}: ${errorMessage(error)}`);
   }
   if (json === undefined) throw new TypeError(`cannot store ${what}: it is not a JSON value`);
   if (jsonHoldsUnstorableText(json)) throw new TypeError(`cannot store ${what}: a string holds a NUL or a lone surrogate`);

@@ -1,6 +1,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { describeRoute } from "hono-openapi";
 import { EventlineError } from "../core/errors.ts";
+import { sha256 } from "../core/sha256.ts";
 
 export type AdminDeps = {
   token?: string;
@@ -19,13 +20,9 @@ export type AdminDeps = {
   sagas?: { list(status?: string): Promise<unknown[]>; retry(id: string): Promise<void> };
 };
 
-async function digest(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
-
 /** Compares digests byte by byte without an early exit, so the time taken reveals nothing about the token. */
 async function sameSecret(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([digest(given), digest(expected)]);
+  const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
   return diff === 0;

@@ -2,13 +2,9 @@ import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ConcurrencyError, EventlineError, IdempotencyError, PreconditionFailedError, ValidationError } from "../core/errors.ts";
 import type { EventStore } from "../core/event-store.ts";
+import { sha256Hex } from "../core/sha256.ts";
 import type { CommandResult, HandleCommandOptions } from "../core/handle-command.ts";
 import { traceIdOf } from "../core/trace.ts";
-
-async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 function ifMatch(c: Context): number | undefined {
   const header = c.req.header("if-match");
@@ -34,7 +30,7 @@ export async function runCommand(
   let fingerprint = "";
   if (key !== undefined) {
     if (key.length === 0 || key.length > 200) throw new ValidationError("Idempotency-Key must be 1 to 200 characters");
-    fingerprint = await sha256(`${c.req.method} ${c.req.path}\n${await c.req.text()}`);
+    fingerprint = await sha256Hex(`${c.req.method} ${c.req.path}\n${await c.req.text()}`);
     const earlier = await deps.store.idempotencyRecord(key);
     if (earlier) return replay(c, earlier, fingerprint);
   }

@@ -3,6 +3,8 @@ import type { ConfirmChannel } from "amqplib";
 import type { Sql } from "postgres";
 import { toEventMessage } from "../broker/event-message.ts";
 import { backoffDelay } from "../core/backoff.ts";
+import { errorMessage } from "../core/errors.ts";
+import { runWorkerLoop } from "../core/worker-loop.ts";
 import type { RecordedEvent } from "../core/messages.ts";
 import { eventLogFields } from "../core/trace.ts";
 import type { Logger } from "../log.ts";
@@ -105,7 +107,7 @@ export function createRelay(options: RelayOptions): Relay {
       log("debug", "event published", { ...eventLogFields(row), routingKey: message.routingKey, position: row.position });
       return { ok: true, position: row.position };
     } catch (error) {
-      return { ok: false, position: row.position, error: String((error as Error)?.message ?? error), brokerFault: true };
+      return { ok: false, position: row.position, error: errorMessage(error), brokerFault: true };
     } finally {
       inFlight.delete(row.eventId);
       returned.delete(row.eventId);
@@ -167,35 +169,32 @@ export function createRelay(options: RelayOptions): Relay {
   let loops: Promise<void>[] = [];
   let wakeups: Wakeup[] = [];
 
-  async function runLoop(partitions: number[], wakeup: Wakeup): Promise<void> {
-    let failuresInARow = 0;
+  function runLoop(partitions: number[], wakeup: Wakeup): Promise<void> {
     let brokerTroubleInARow = 0;
-    while (running) {
-      try {
-        wakeup.beginRound();
+    return runWorkerLoop({
+      running: () => running,
+      sleeper: wakeup,
+      idleMs: options.pollMs,
+      async round() {
         const round = await runRound(partitions);
-        failuresInARow = 0;
         if (round.brokerFault) {
           // Waiting out the broker's trouble; an unblock or reconnect is noticed within the capped wait.
           brokerTroubleInARow++;
-          await wakeup.sleep(backoffDelay(brokerTroubleInARow, { baseMs: 100, maxMs: 2_000 }));
-          continue;
+          return { waitMs: backoffDelay(brokerTroubleInARow, { baseMs: 100, maxMs: 2_000 }) };
         }
         brokerTroubleInARow = 0;
-        if (round.handled >= options.batchSize || wakeup.notifiedSince()) continue; // a backlog: drain it without sleeping
-        await wakeup.sleep(options.pollMs);
-      } catch (error) {
-        failuresInARow++;
-        const delay = backoffDelay(failuresInARow, { baseMs: 200, maxMs: 10_000 });
+        // A full batch means a backlog: drain it without sleeping.
+        return round.handled >= options.batchSize ? "more" : "idle";
+      },
+      onFailure(error, failuresInARow, delayMs) {
         // A hiccup is a warning; a relay that keeps failing publishes nothing, which is an error.
         log(failuresInARow >= 5 ? "error" : "warn", "relay batch failed, backing off", {
-          error: String((error as Error)?.message ?? error),
+          error: errorMessage(error),
           failuresInARow,
-          delayMs: Math.round(delay),
+          delayMs: Math.round(delayMs),
         });
-        await wakeup.sleep(delay);
-      }
-    }
+      },
+    });
   }
 
   return {

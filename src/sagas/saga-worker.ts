@@ -1,6 +1,7 @@
 import type { Sql } from "postgres";
 import { backoffDelay } from "../core/backoff.ts";
-import { DomainError } from "../core/errors.ts";
+import { DomainError, errorMessage } from "../core/errors.ts";
+import { runWorkerLoop } from "../core/worker-loop.ts";
 import { traceIdOf } from "../core/trace.ts";
 import type { Logger } from "../log.ts";
 import { listenForWakeups, type Wakeup } from "../store/wakeup.ts";
@@ -64,8 +65,6 @@ async function withDeadline(
   throw settled === "settled" ? exceeded : new StillRunning(`${what} was aborted at ${ms} ms and is still running`);
 }
 
-const describe = (error: unknown) => String((error as Error)?.message ?? error);
-
 /** A saga whose data carries the trace it started from logs under that trace. */
 function traceFields(data: unknown): Record<string, string | undefined> {
   const trace = (data as { trace?: { correlationId?: string; traceparent?: string } } | null)?.trace;
@@ -123,8 +122,8 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
         return {
           attempts,
           delayMs: backoff(def, attempts),
-          lastError: describe(error),
-          event: { step: step.name, outcome: `retry: ${describe(error)}` },
+          lastError: errorMessage(error),
+          event: { step: step.name, outcome: `retry: ${errorMessage(error)}` },
         };
       }
       const queue = compensationsFrom(def, instance, instance.currentStep);
@@ -132,9 +131,9 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
         status: queue.length > 0 ? "compensating" : "compensated",
         compensationQueue: queue,
         attempts: 0,
-        failure: `${step.name}: ${describe(error)}`,
-        lastError: describe(error),
-        event: { step: step.name, outcome: `failed: ${describe(error)}` },
+        failure: `${step.name}: ${errorMessage(error)}`,
+        lastError: errorMessage(error),
+        event: { step: step.name, outcome: `failed: ${errorMessage(error)}` },
       };
     }
     options.afterAction?.(instance, step.name);
@@ -172,20 +171,20 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
         log("error", "saga needs attention: a compensation keeps failing", {
           sagaId: instance.sagaId,
           step: step.name,
-          error: describe(error),
+          error: errorMessage(error),
         });
         return {
           status: "needs_attention",
           attempts,
-          lastError: describe(error),
-          event: { step: step.name, outcome: `compensation failed: ${describe(error)}` },
+          lastError: errorMessage(error),
+          event: { step: step.name, outcome: `compensation failed: ${errorMessage(error)}` },
         };
       }
       return {
         attempts,
         delayMs: backoff(def, attempts),
-        lastError: describe(error),
-        event: { step: step.name, outcome: `compensation retry: ${describe(error)}` },
+        lastError: errorMessage(error),
+        event: { step: step.name, outcome: `compensation retry: ${errorMessage(error)}` },
       };
     }
     options.afterAction?.(instance, `${step.name}:undo`);
@@ -218,31 +217,21 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
   let loop: Promise<void> | undefined;
   let wakeup: Wakeup | undefined;
 
-  async function runLoop() {
-    let failures = 0;
-    while (running) {
-      try {
-        wakeup?.beginRound();
-        if (await runOnce()) {
-          failures = 0;
-          continue;
-        }
-        if (wakeup?.notifiedSince()) continue;
-        await wakeup?.sleep(options.pollMs ?? 500);
-      } catch (error) {
-        failures++;
-        log("warn", "saga worker round failed, backing off", { error: describe(error) });
-        await new Promise((r) => setTimeout(r, backoffDelay(failures, { baseMs: 200, maxMs: 10_000 })));
-      }
-    }
-  }
+  const runLoop = (sleeper: Wakeup) =>
+    runWorkerLoop({
+      running: () => running,
+      sleeper,
+      idleMs: options.pollMs ?? 500,
+      round: async () => ((await runOnce()) ? "more" : "idle"),
+      onFailure: (error) => log("warn", "saga worker round failed, backing off", { error: errorMessage(error) }),
+    });
 
   return {
     runOnce,
     async start() {
       running = true;
       wakeup = await listenForWakeups(sql, options.notifyChannel);
-      loop = runLoop();
+      loop = runLoop(wakeup);
     },
     async stop() {
       running = false;

@@ -5,8 +5,8 @@ import { setImmediate } from "node:timers";
  * but a flush starts only after the current turn of the event loop, so everything submitted in that turn
  * goes together. That matters: when a flush answers 100 callers, they all come back in the same turn; if
  * the first of them started a flush of its own at once, the free slot would carry one item per round trip
- * while the rest waited (measured: 93% of batches held a single append, and throughput was that of one
- * slot). Items are shared evenly between the free slots, so two slots keep two similar batches in flight.
+ * while the rest waited. Items are shared evenly between the free slots, so two slots keep two similar
+ * batches in flight.
  */
 export type Batcher<I, O> = { submit(item: I): Promise<O> };
 

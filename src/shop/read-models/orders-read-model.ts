@@ -1,5 +1,5 @@
 import type { ConsumerDefinition } from "../../consumers/consumer-definition.ts";
-import type { OrderItem } from "../domain/orders.ts";
+import { type OrderItem, orderTotal } from "../domain/orders.ts";
 
 type Data = {
   orderId: string;
@@ -10,8 +10,6 @@ type Data = {
   items: OrderItem[];
   total: number;
 };
-
-const total = (items: OrderItem[]) => items.reduce((s, i) => s + i.quantity * i.unitPrice, 0);
 
 /**
  * One row per order with its items, status and payment status. Payment events may be handled before the
@@ -43,7 +41,7 @@ export const ordersReadModel: ConsumerDefinition = {
       const next = existing
         ? items.map((i) => (i.sku === d.sku ? { ...i, quantity: i.quantity + d.quantity } : i))
         : [...items, { sku: d.sku, quantity: d.quantity, unitPrice: d.unitPrice }];
-      await tx`update ${tx(tables.shop_orders!)} set items = ${tx.json(next)}, total = ${total(next)}, version = ${event.version}, updated_at = now()
+      await tx`update ${tx(tables.shop_orders!)} set items = ${tx.json(next)}, total = ${orderTotal(next)}, version = ${event.version}, updated_at = now()
                where order_id = ${d.orderId}`;
     },
     ItemRemoved: async ({ tx, tables, event }) => {
@@ -52,7 +50,7 @@ export const ordersReadModel: ConsumerDefinition = {
         { items: OrderItem[] }[]
       >`select items from ${tx(tables.shop_orders!)} where order_id = ${d.orderId}`;
       const next = (row?.items ?? []).filter((i) => i.sku !== d.sku);
-      await tx`update ${tx(tables.shop_orders!)} set items = ${tx.json(next)}, total = ${total(next)}, version = ${event.version}, updated_at = now()
+      await tx`update ${tx(tables.shop_orders!)} set items = ${tx.json(next)}, total = ${orderTotal(next)}, version = ${event.version}, updated_at = now()
                where order_id = ${d.orderId}`;
     },
     OrderPlaced: (ctx) => setStatus(ctx, "PLACED"),
