@@ -36,7 +36,7 @@ export async function benchReadModel(
   const notifyChannel = "bench_rm";
   const sql = connect(url, { max: 24 });
   // Rows an earlier section left unpublished (its exchange is gone) would only slow this relay down.
-  await sql`delete from outbox`;
+  await sql`delete from eventline_outbox`;
   const store = createPostgresEventStore({ sql, notifyChannel });
   const broker = connectBroker(amqpUrl, quiet, "bench-rm");
   const committed = new Map<string, number>();

@@ -12,7 +12,7 @@ async function writeLog(sql: Sql, category: string, events: number) {
   for (let done = 0; done < events; done += 100_000) {
     const n = Math.min(100_000, events - done);
     await sql`
-      insert into events (event_id, stream_id, category, version, type, data, metadata)
+      insert into eventline_events (event_id, stream_id, category, version, type, data, metadata)
       select gen_random_uuid(), ${category} || '-' || (g % 1000), ${category}, g / 1000 + 1, 'Ticked', '{}'::jsonb,
              '{"correlationId":"bench","causationId":"bench"}'::jsonb
       from generate_series(${done}::int, ${done + n - 1}::int) g`;
@@ -30,7 +30,7 @@ export async function benchRebuild(url: string, events: number, perEventEvents: 
   ] as const) {
     const def = streamCounter(`bench_rebuild_${category}`, category, handler);
     await writeLog(sql, category, n);
-    await sql`vacuum analyze events`;
+    await sql`vacuum analyze eventline_events`;
     const started = performance.now();
     const result = await rebuildReadModel({ sql, store, def, batchSize: 5000 });
     const seconds = (performance.now() - started) / 1000;

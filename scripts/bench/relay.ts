@@ -43,8 +43,8 @@ export async function benchRelay(
   // The earlier sections leave ~150k outbox rows; deleted at once they stay behind as dead rows that every
   // claim walks past until autovacuum comes (one run each after the same sections: 6.6k/s drained without
   // the vacuum, 9.2k/s with it). A relay that deletes as it publishes never makes such a pile.
-  await sql`delete from outbox`;
-  await sql`vacuum (analyze) outbox`;
+  await sql`delete from eventline_outbox`;
+  await sql`vacuum (analyze) eventline_outbox`;
 
   // Rounds alternate the relay and plain amqplib over the same payloads, so a slow spell of this shared
   // machine falls on both sides instead of on whichever ran second (one relay run and one amqplib run, each

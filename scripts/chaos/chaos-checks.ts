@@ -32,7 +32,7 @@ export async function settle(sql: Sql, shop: Shop, timeoutMs: number): Promise<{
       const applied = await Promise.all(shop.readModels.map((d) => shop.hasApplied(d.name, head)));
       const [busy] = await sql<
         { n: number }[]
-      >`select count(*)::int as n from saga_instances where status in ('running', 'compensating')`;
+      >`select count(*)::int as n from eventline_saga_instances where status in ('running', 'compensating')`;
       if (depth === 0 && applied.every(Boolean) && busy?.n === 0) return { settled: true, waitedMs: Date.now() - started };
     } catch {
       // a server may still be coming back
@@ -95,7 +95,7 @@ export async function check(sql: Sql, shop: Shop, sent: Sent[], seedQuantity: Ma
   const positions = accepted.flatMap((s) => (s.position ? [s.position] : []));
   const stored = await retrying(
     () => sql<{ position: number; stream_id: string; type: string }[]>`
-      select position, stream_id, type from events where position = any(${positions}::int8[])`,
+      select position, stream_id, type from eventline_events where position = any(${positions}::int8[])`,
   );
   const byPosition = new Map(stored.map((r) => [r.position, r]));
   const lostDetails: string[] = [];
@@ -116,7 +116,7 @@ export async function check(sql: Sql, shop: Shop, sent: Sent[], seedQuantity: Ma
            count(*) filter (where type = 'OrderPlaced')::int as placed,
            count(*) filter (where type = 'OrderConfirmed')::int as confirmed,
            count(*) filter (where type = 'OrderCancelled')::int as cancelled
-    from events where category = 'order' group by stream_id`;
+    from eventline_events where category = 'order' group by stream_id`;
   const money = await sql<{ order_id: string; charged: number; refunded: number }[]>`
     select o.order_id,
            (select count(*)::int from provider_charges c where c.order_id = o.order_id and c.approved) as charged,
@@ -127,8 +127,8 @@ export async function check(sql: Sql, shop: Shop, sent: Sent[], seedQuantity: Ma
            coalesce(sum((data->>'quantity')::int) filter (where type = 'StockReserved'), 0)::int as reserved,
            coalesce(sum((data->>'quantity')::int) filter (where type = 'ReservationReleased'), 0)::int as released,
            count(*) filter (where type = 'StockReserved')::int as times
-    from events where category = 'inventory' and type in ('StockReserved', 'ReservationReleased') group by 1, 2`;
-  const sagas = await sql<{ saga_id: string; status: string }[]>`select saga_id, status from saga_instances`;
+    from eventline_events where category = 'inventory' and type in ('StockReserved', 'ReservationReleased') group by 1, 2`;
+  const sagas = await sql<{ saga_id: string; status: string }[]>`select saga_id, status from eventline_saga_instances`;
   const sagaOf = new Map(sagas.map((s) => [s.saga_id, s.status]));
   const moneyOf = new Map(money.map((m) => [m.order_id, m]));
   type Held = (typeof reservations)[number];
@@ -186,7 +186,7 @@ export async function check(sql: Sql, shop: Shop, sent: Sent[], seedQuantity: Ma
 
   // Stock received is what the answered receipts say, plus at most the unanswered ones.
   const received = await sql<{ sku: string; quantity: number }[]>`
-    select data->>'sku' as sku, sum((data->>'quantity')::int)::int as quantity from events where type = 'StockReceived' group by 1`;
+    select data->>'sku' as sku, sum((data->>'quantity')::int)::int as quantity from eventline_events where type = 'StockReceived' group by 1`;
   let stockReceivedOutOfRange = 0;
   for (const { sku, quantity } of received) {
     const receipts = sent.filter((s) => s.type === "StockReceived" && s.sku === sku);
@@ -203,7 +203,7 @@ export async function check(sql: Sql, shop: Shop, sent: Sent[], seedQuantity: Ma
       select substr(e.stream_id, 7)::uuid as order_id,
              case when bool_or(e.type = 'OrderConfirmed') then 'CONFIRMED'
                   when bool_or(e.type = 'OrderCancelled') then 'CANCELLED' else 'PLACED' end as status
-      from events e where e.category = 'order' and e.type in ('OrderPlaced', 'OrderConfirmed', 'OrderCancelled')
+      from eventline_events e where e.category = 'order' and e.type in ('OrderPlaced', 'OrderConfirmed', 'OrderCancelled')
       group by e.stream_id
     ) truth left join shop_orders o using (order_id)
     where o.status is distinct from truth.status`;

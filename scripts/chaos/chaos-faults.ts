@@ -127,12 +127,12 @@ export function chaosFaults(deps: FaultDeps): Fault[] {
           while (Date.now() - raised < deps.alarmMs) {
             const [row] = await deps.sql<{ first: number | null; attempts: number }[]>`
               select min(position) filter (where created_at > to_timestamp(${raised / 1000})) as first,
-                     coalesce(max(attempts), 0)::int as attempts from outbox`;
+                     coalesce(max(attempts), 0)::int as attempts from eventline_outbox`;
             first ??= row?.first ?? undefined;
             highestAttempts = Math.max(highestAttempts, row?.attempts ?? 0);
             await sleep(250);
           }
-          const [still] = first === undefined ? [] : await deps.sql`select 1 from outbox where position = ${first}`;
+          const [still] = first === undefined ? [] : await deps.sql`select 1 from eventline_outbox where position = ${first}`;
           return {
             bit: still !== undefined,
             evidence: `event at ${first ?? "none"} appended during the alarm ${still ? "still waiting" : "gone"} at its end; highest attempt count ${highestAttempts}`,
@@ -159,7 +159,7 @@ export function chaosFaults(deps: FaultDeps): Fault[] {
           let past: number | undefined;
           while (!past && Date.now() - started < 20_000) {
             const [row] = await deps.sql<{ position: number }[]>`
-              select max(position) as position from events where category = 'order' and transaction_id > ${xid}::xid8`;
+              select max(position) as position from eventline_events where category = 'order' and transaction_id > ${xid}::xid8`;
             if (row?.position && (await deps.shop.hasApplied("orders", row.position))) past = row.position;
             else await sleep(100);
           }

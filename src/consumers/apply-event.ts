@@ -20,7 +20,7 @@ export async function lockStreams(tx: TransactionSql, consumer: string, streamId
     with locked as (
       select set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock_shared(${consumerLockKey(tx, consumer)})
     )
-    insert into consumer_streams as c (consumer, stream_id, version)
+    insert into eventline_consumer_streams as c (consumer, stream_id, version)
     select ${consumer}, s, 0 from locked, unnest(${streams}::text[]) as t(s) order by s
     on conflict (consumer, stream_id) do update set version = c.version
     returning stream_id, version`;
@@ -66,11 +66,11 @@ export async function applyInTransaction(
   for (const e of events) last.set(e.streamId, Math.max(e.version, last.get(e.streamId) ?? 0));
   const inserted = await tx<{ event_id: string }[]>`
     with moved as (
-      update consumer_streams c set version = t.v
+      update eventline_consumer_streams c set version = t.v
       from unnest(${[...last.keys()]}::text[], ${[...last.values()]}::int8[]) as t(s, v)
       where c.consumer = ${consumer} and c.stream_id = t.s
     )
-    insert into inbox (consumer, event_id, stream_id, version, position)
+    insert into eventline_inbox (consumer, event_id, stream_id, version, position)
     select ${consumer}, e, s, v, p
     from unnest(${events.map((e) => e.eventId)}::uuid[], ${events.map((e) => e.streamId)}::text[],
                 ${events.map((e) => e.version)}::int8[], ${events.map((e) => e.position)}::int8[]) as t(e, s, v, p)

@@ -41,23 +41,23 @@ export type SweepResult = {
 
 export async function loadCheckpoint(sql: Sql, consumer: string): Promise<Checkpoint> {
   const [row] = await sql<{ transaction_id: string; position: number }[]>`
-    select transaction_id::text, position from consumer_checkpoints where consumer = ${consumer}`;
+    select transaction_id::text, position from eventline_consumer_checkpoints where consumer = ${consumer}`;
   return row ? { transactionId: row.transaction_id, position: row.position } : START;
 }
 
 async function saveCheckpoint(sql: Sql, consumer: string, cp: Checkpoint): Promise<void> {
   await sql`
-    insert into consumer_checkpoints (consumer, transaction_id, position, updated_at)
+    insert into eventline_consumer_checkpoints (consumer, transaction_id, position, updated_at)
     values (${consumer}, ${cp.transactionId}::xid8, ${cp.position}, now())
     on conflict (consumer) do update set transaction_id = excluded.transaction_id, position = excluded.position, updated_at = now()
-    where (consumer_checkpoints.transaction_id, consumer_checkpoints.position) < (excluded.transaction_id, excluded.position)`;
+    where (eventline_consumer_checkpoints.transaction_id, eventline_consumer_checkpoints.position) < (excluded.transaction_id, excluded.position)`;
 }
 
 async function appliedVersions(sql: Sql, consumer: string, events: RecordedEvent[]): Promise<Map<string, number>> {
   const streams = [...new Set(events.map((e) => e.streamId))];
   if (streams.length === 0) return new Map();
   const rows = await sql<{ stream_id: string; version: number }[]>`
-    select stream_id, version from consumer_streams where consumer = ${consumer} and stream_id = any(${streams}::text[])`;
+    select stream_id, version from eventline_consumer_streams where consumer = ${consumer} and stream_id = any(${streams}::text[])`;
   return new Map(rows.map((r) => [r.stream_id, r.version]));
 }
 

@@ -9,6 +9,6 @@ export async function ensureReadModel(sql: Sql, def: ConsumerDefinition): Promis
       const [exists] = await tx`select to_regclass(${name}) as t`;
       if (!exists?.t) await tx.unsafe(ddl(name));
     }
-    await tx`insert into consumer_checkpoints (consumer) values (${def.name}) on conflict do nothing`;
+    await tx`insert into eventline_consumer_checkpoints (consumer) values (${def.name}) on conflict do nothing`;
   });
 }

@@ -12,8 +12,8 @@ export async function pruneInbox(
   let total = 0;
   for (let i = 0; i < (options.maxBatches ?? 1_000); i++) {
     const deleted = await sql`
-      delete from inbox where ctid = any(array(
-        select ctid from inbox where applied_at < now() - make_interval(secs => ${options.olderThanMs / 1000}::float8) limit ${batchSize}))`;
+      delete from eventline_inbox where ctid = any(array(
+        select ctid from eventline_inbox where applied_at < now() - make_interval(secs => ${options.olderThanMs / 1000}::float8) limit ${batchSize}))`;
     total += deleted.count;
     if (deleted.count < batchSize) break;
   }

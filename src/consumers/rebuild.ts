@@ -42,7 +42,7 @@ export async function replayIntoCopy(options: RebuildOptions & { label: string }
   let applied = 0;
   let checkpoint: Checkpoint = START;
 
-  await sql`delete from consumer_streams where consumer = ${shadow}`;
+  await sql`delete from eventline_consumer_streams where consumer = ${shadow}`;
   for (const [name, ddl] of Object.entries(def.tables)) await sql.unsafe(ddl(tables[name] as string));
 
   // A replay writes no inbox rows: the stream versions it records make any later delivery of these events
@@ -85,7 +85,7 @@ export async function replayIntoCopy(options: RebuildOptions & { label: string }
     for (const [stream, version] of last) if (version === 0) last.delete(stream);
     if (last.size > 0) {
       await tx`
-        insert into consumer_streams (consumer, stream_id, version)
+        insert into eventline_consumer_streams (consumer, stream_id, version)
         select ${shadow}, s, v from unnest(${[...last.keys()]}::text[], ${[...last.values()]}::int8[]) as t(s, v)
         on conflict (consumer, stream_id) do update set version = excluded.version`;
     }
@@ -142,8 +142,8 @@ export async function replayIntoCopy(options: RebuildOptions & { label: string }
       }
       const behind = await tx<{ stream_id: string; live: number; copy: number }[]>`
         select l.stream_id, l.version as live, coalesce(s.version, 0) as copy
-        from consumer_streams l
-        left join consumer_streams s on s.consumer = ${shadow} and s.stream_id = l.stream_id
+        from eventline_consumer_streams l
+        left join eventline_consumer_streams s on s.consumer = ${shadow} and s.stream_id = l.stream_id
         where l.consumer = ${def.name} and l.version > coalesce(s.version, 0)`;
       for (const b of behind) {
         await applyBatch(tx, await store.readStream(b.stream_id, { fromVersion: b.copy + 1, toVersion: b.live }));
@@ -153,7 +153,7 @@ export async function replayIntoCopy(options: RebuildOptions & { label: string }
     /** Drops the copy and its bookkeeping. */
     async drop() {
       for (const t of Object.values(tables)) await sql.unsafe(`drop table if exists ${t}`);
-      await sql`delete from consumer_streams where consumer = ${shadow}`;
+      await sql`delete from eventline_consumer_streams where consumer = ${shadow}`;
     },
   };
 }
@@ -194,12 +194,12 @@ async function rebuildUnderLock(options: RebuildOptions): Promise<{ applied: num
       await tx.unsafe(`alter table ${copy.tables[name]} rename to ${name}`);
       await tx.unsafe(`drop table if exists ${name}${copy.suffix}_old`);
     }
-    await tx`delete from consumer_streams where consumer = ${def.name}`;
-    await tx`update consumer_streams set consumer = ${def.name} where consumer = ${copy.shadow}`;
+    await tx`delete from eventline_consumer_streams where consumer = ${def.name}`;
+    await tx`update eventline_consumer_streams set consumer = ${def.name} where consumer = ${copy.shadow}`;
     // The live inbox stays: the event ids in it were applied and still are in the rebuilt model.
     const cp = copy.checkpoint;
     await tx`
-      insert into consumer_checkpoints (consumer, transaction_id, position) values (${def.name}, ${cp.transactionId}::xid8, ${cp.position})
+      insert into eventline_consumer_checkpoints (consumer, transaction_id, position) values (${def.name}, ${cp.transactionId}::xid8, ${cp.position})
       on conflict (consumer) do update set transaction_id = excluded.transaction_id, position = excluded.position, updated_at = now()`;
   });
   // The swap applied the tail under the lock: the new model has caught up with the log, so say so.

@@ -40,11 +40,11 @@ export async function claimBatch(
 ): Promise<RecordedEvent[]> {
   const rows = await tx<EventRow[]>`
     with held as materialized (
-      select stream_id, min(version) as from_version from outbox
+      select stream_id, min(version) as from_version from eventline_outbox
       where attempts > 0 and (parked_at is not null or next_attempt_at > now())
       group by stream_id
     ), due as materialized (
-      select o.position from outbox o
+      select o.position from eventline_outbox o
       where ((o.stream_hash % ${partitions}::int) + ${partitions}::int) % ${partitions}::int = any(${owned}::int[])
         and o.parked_at is null
         and o.next_attempt_at <= now()
@@ -52,7 +52,7 @@ export async function claimBatch(
       order by o.position
       limit ${limit}
     )
-    select e.* from due d join events e on e.position = d.position
+    select e.* from due d join eventline_events e on e.position = d.position
     order by e.position`;
   // The rows become messages as they are: the envelope is the recorded event and nothing of the outbox's
   // bookkeeping (an attempt count used to ride along, so a retried event's body differed from the first).
@@ -61,7 +61,7 @@ export async function claimBatch(
 
 /** Confirmed rows leave the table, which keeps it small under constant load. */
 export async function deletePublished(tx: TransactionSql, positions: number[]): Promise<void> {
-  if (positions.length > 0) await tx`delete from outbox where position = any(${positions}::int8[])`;
+  if (positions.length > 0) await tx`delete from eventline_outbox where position = any(${positions}::int8[])`;
 }
 
 export type Failure = { position: number; error: string };
@@ -78,7 +78,7 @@ export async function recordFailures(
 ): Promise<string[]> {
   if (failures.length === 0) return [];
   const rows = await tx<{ stream_id: string; parked: boolean }[]>`
-    update outbox o set
+    update eventline_outbox o set
       attempts = o.attempts + 1,
       last_error = f.error,
       next_attempt_at = now() + make_interval(secs => least(${backoff.maxMs}::float8, ${backoff.baseMs}::float8 * 2 ^ o.attempts)
@@ -98,11 +98,11 @@ export type OutboxStatus = {
 
 export async function outboxStatus(sql: Sql): Promise<OutboxStatus> {
   const [summary] = await sql<{ depth: number; oldest: number | null }[]>`
-    select count(*)::int as depth, extract(epoch from now() - min(created_at))::float8 as oldest from outbox`;
+    select count(*)::int as depth, extract(epoch from now() - min(created_at))::float8 as oldest from eventline_outbox`;
   const parked = await sql<
     { stream_id: string; version: number; attempts: number; last_error: string | null; parked_at: Date }[]
   >`
-    select stream_id, version, attempts, last_error, parked_at from outbox where parked_at is not null order by parked_at`;
+    select stream_id, version, attempts, last_error, parked_at from eventline_outbox where parked_at is not null order by parked_at`;
   return {
     depth: summary?.depth ?? 0,
     oldestAgeSeconds: summary?.oldest ?? 0,
@@ -132,7 +132,7 @@ export async function releaseAllStreams(sql: Sql, notifyChannel = "eventline_out
 
 async function release(sql: Sql, which: ReturnType<Sql>, notifyChannel: string): Promise<number> {
   const rows = await sql`
-    update outbox set parked_at = null, attempts = 0, next_attempt_at = now(), last_error = null
+    update eventline_outbox set parked_at = null, attempts = 0, next_attempt_at = now(), last_error = null
     where attempts > 0 ${which}
     returning position`;
   if (rows.length > 0) await sql`select pg_notify(${notifyChannel}, '')`;

@@ -51,7 +51,7 @@ export async function runSaga(ctx: ProcessContext): Promise<void> {
     async collect() {
       const rows = await db.readSql<
         { status: string; n: number }[]
-      >`select status, count(*)::int as n from saga_instances group by status`;
+      >`select status, count(*)::int as n from eventline_saga_instances group by status`;
       for (const r of rows) this.set({ status: r.status }, r.n);
     },
   });

@@ -62,7 +62,7 @@ export async function startSaga(
   notifyChannel: string,
 ) {
   const rows = await tx`
-    insert into saga_instances (saga_id, saga_type, data) values (${saga.sagaId}, ${saga.sagaType}, ${tx.json(saga.data as never)})
+    insert into eventline_saga_instances (saga_id, saga_type, data) values (${saga.sagaId}, ${saga.sagaType}, ${tx.json(saga.data as never)})
     on conflict (saga_id) do nothing returning saga_id`;
   if (rows.length > 0) await tx`select pg_notify(${notifyChannel}, ${saga.sagaId})`;
   return rows.length > 0;
@@ -71,9 +71,9 @@ export async function startSaga(
 /** Leases the instance that is due first, skipping those another worker holds. */
 export async function claimDue(sql: Sql, types: string[], leaseMs: number): Promise<SagaInstance | undefined> {
   const [row] = await sql<Row[]>`
-    update saga_instances set lease_token = gen_random_uuid(), lease_until = now() + make_interval(secs => ${leaseMs / 1000}::float8)
+    update eventline_saga_instances set lease_token = gen_random_uuid(), lease_until = now() + make_interval(secs => ${leaseMs / 1000}::float8)
     where saga_id = (
-      select saga_id from saga_instances
+      select saga_id from eventline_saga_instances
       where status in ('running', 'compensating') and next_attempt_at <= now()
         and saga_type = any(${types}::text[])
         and (lease_until is null or lease_until < now())
@@ -99,7 +99,7 @@ export type Progress = Partial<{
 export async function recordProgress(sql: Sql, instance: SagaInstance, p: Progress): Promise<boolean> {
   const entry = [{ at: new Date().toISOString(), ...p.event }];
   const rows = await sql`
-    update saga_instances set
+    update eventline_saga_instances set
       status = ${p.status ?? instance.status},
       current_step = ${p.currentStep ?? instance.currentStep},
       completed_steps = ${sql.json(p.completedSteps ?? instance.completedSteps)},
@@ -117,19 +117,19 @@ export async function recordProgress(sql: Sql, instance: SagaInstance, p: Progre
 
 export async function listSagas(sql: Sql, status?: string, limit = 200): Promise<SagaInstance[]> {
   const rows = await sql<Row[]>`
-    select * from saga_instances ${status ? sql`where status = ${status}` : sql``} order by updated_at desc limit ${limit}`;
+    select * from eventline_saga_instances ${status ? sql`where status = ${status}` : sql``} order by updated_at desc limit ${limit}`;
   return rows.map(toInstance);
 }
 
 export async function findSaga(sql: Sql, sagaId: string): Promise<SagaInstance | undefined> {
-  const [row] = await sql<Row[]>`select * from saga_instances where saga_id = ${sagaId}`;
+  const [row] = await sql<Row[]>`select * from eventline_saga_instances where saga_id = ${sagaId}`;
   return row ? toInstance(row) : undefined;
 }
 
 /** An operator's retry of an instance that needs attention: its compensations run again from where they stopped. */
 export async function retrySaga(sql: Sql, sagaId: string, notifyChannel: string): Promise<boolean> {
   const rows = await sql`
-    update saga_instances set status = 'compensating', attempts = 0, next_attempt_at = now(), updated_at = now(),
+    update eventline_saga_instances set status = 'compensating', attempts = 0, next_attempt_at = now(), updated_at = now(),
       history = history || ${sql.json([{ at: new Date().toISOString(), step: "-", outcome: "retried by operator" }])}
     where saga_id = ${sagaId} and status = 'needs_attention' returning 1`;
   if (rows.length > 0) await sql`select pg_notify(${notifyChannel}, ${sagaId})`;

@@ -9,7 +9,11 @@ import { forgetSubjectIn } from "./postgres-key-store.ts";
 /** A deadlock, or a unique index that another writer's commit just filled: running again settles it. */
 export function isRetriableConflict(error: unknown): boolean {
   const { code, constraint_name: constraint } = error as { code?: string; constraint_name?: string };
-  return code === "40P01" || constraint === "events_event_id_unique" || constraint === "events_stream_version_unique";
+  return (
+    code === "40P01" ||
+    constraint === "eventline_events_event_id_unique" ||
+    constraint === "eventline_events_stream_version_unique"
+  );
 }
 
 /**
@@ -41,9 +45,9 @@ async function appendOnce(
   options: AppendOptions,
 ): Promise<AppendResult[]> {
   const allIds = prepared.flat().map((p) => p.eventId);
-  const found = (await tx<EventRow[]>`select * from events where event_id = any(${allIds}::uuid[]) order by position`).map(
-    toRecorded,
-  );
+  const found = (
+    await tx<EventRow[]>`select * from eventline_events where event_id = any(${allIds}::uuid[]) order by position`
+  ).map(toRecorded);
   const replays = new Map<number, AppendResult>();
   for (const [i, r] of requests.entries()) {
     const ids = new Set((prepared[i] ?? []).map((p) => p.eventId));
@@ -65,7 +69,7 @@ async function appendOnce(
   if (record) {
     const answer = record.respond(results);
     const inserted = await tx`
-      insert into idempotency_keys (key, fingerprint, status, body)
+      insert into eventline_idempotency_keys (key, fingerprint, status, body)
       values (${record.key}, ${record.fingerprint}, ${answer.status}, ${tx.json(answer.body as never)})
       on conflict (key) do nothing returning 1`;
     // Raising rolls back the events too: the key's first answer stands, this append never happened.
@@ -82,8 +86,8 @@ async function appendOnce(
 async function writeStream(tx: TransactionSql, request: AppendRequest, prepared: PreparedEvent[]): Promise<EventRow[]> {
   const n = prepared.length;
   const [moved] = await tx<{ version: number; holds: boolean }[]>`
-    insert into streams (stream_id, version) values (${request.streamId}, ${n})
-    on conflict (stream_id) do update set version = streams.version + ${n}
+    insert into eventline_streams (stream_id, version) values (${request.streamId}, ${n})
+    on conflict (stream_id) do update set version = eventline_streams.version + ${n}
     returning version, eventline_expected_version_holds(${String(request.expectedVersion)}, version - ${n}) as holds`;
   const actual = (moved?.version ?? n) - n;
   if (!moved?.holds) throw new ConcurrencyError(request.streamId, request.expectedVersion, actual);
@@ -95,13 +99,13 @@ async function writeStream(tx: TransactionSql, request: AppendRequest, prepared:
         ${prepared.map((p) => p.metadataJson)}::text[], ${prepared.map((p) => p.subjectId ?? null)}::text[]
       ) with ordinality as t(event_id, type, schema_version, data, metadata, subject_id, ord)
     ), inserted as (
-      insert into events (event_id, stream_id, category, version, type, schema_version, data, metadata, subject_id)
+      insert into eventline_events (event_id, stream_id, category, version, type, schema_version, data, metadata, subject_id)
       select event_id, ${request.streamId}, ${streamCategory(request.streamId)}, ${actual} + ord, type,
              schema_version, data::jsonb, metadata::jsonb, subject_id
       from input order by ord
       returning *
     ), queued as (
-      insert into outbox (position, event_id, stream_id, version, stream_hash)
+      insert into eventline_outbox (position, event_id, stream_id, version, stream_hash)
       select position, event_id, stream_id, version, hashtext(stream_id) from inserted
     )
     select * from inserted order by position`;

@@ -101,7 +101,7 @@ export async function appendPacked(sql: Sql, channel: string, calls: BatchedAppe
       string_to_array(${cols.schemaVersion.join(sep)}, ${sep})::int[],
       string_to_array(${cols.data.join(sep)}, ${sep}, ${nul}), string_to_array(${cols.metadata.join(sep)}, ${sep}),
       string_to_array(${cols.subject.join(sep)}, ${sep}, ${nul}), ${channel})`.catch((error) => {
-    if ((error as { constraint_name?: string }).constraint_name === "events_event_id_unique") return [undefined];
+    if ((error as { constraint_name?: string }).constraint_name === "eventline_events_event_id_unique") return [undefined];
     throw error;
   });
   if (answer === undefined || answer.fallback) return undefined;

@@ -161,7 +161,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
 
     async idempotencyRecord(key) {
       const [row] = await sql<{ fingerprint: string; status: number; body: unknown }[]>`
-        select fingerprint, status, body from idempotency_keys where key = ${key}`;
+        select fingerprint, status, body from eventline_idempotency_keys where key = ${key}`;
       return row
         ? ({ key, fingerprint: row.fingerprint, status: row.status, body: row.body } satisfies IdempotencyRecord)
         : undefined;
@@ -179,7 +179,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
     async findEvents(eventIds) {
       const valid = eventIds.filter((id) => UUID.test(id));
       if (valid.length === 0) return [];
-      const rows = await sql<EventRow[]>`select * from events where event_id = any(${valid}::uuid[]) order by position`;
+      const rows = await sql<EventRow[]>`select * from eventline_events where event_id = any(${valid}::uuid[]) order by position`;
       return read(rows.map(toRecorded));
     },
 

@@ -6,9 +6,9 @@ import { generateKeyBytes, type KeyStore } from "../core/personal-data.ts";
  * made for the subject again. Snapshots of its streams may hold its fields in clear: they go too.
  */
 export async function forgetSubjectIn(tx: Sql | TransactionSql, subjectId: string): Promise<void> {
-  await tx`insert into subject_keys (subject_id, key, forgotten_at) values (${subjectId}, null, now())
-           on conflict (subject_id) do update set key = null, forgotten_at = coalesce(subject_keys.forgotten_at, now())`;
-  await tx`delete from snapshots where stream_id in (select stream_id from events where subject_id = ${subjectId})`;
+  await tx`insert into eventline_subject_keys (subject_id, key, forgotten_at) values (${subjectId}, null, now())
+           on conflict (subject_id) do update set key = null, forgotten_at = coalesce(eventline_subject_keys.forgotten_at, now())`;
+  await tx`delete from eventline_snapshots where stream_id in (select stream_id from eventline_events where subject_id = ${subjectId})`;
 }
 
 /** Subject keys in the `subject_keys` table; forgetting leaves a tombstone without a key. */
@@ -16,15 +16,17 @@ export function createPostgresKeyStore(sql: Sql): KeyStore {
   return {
     async obtain(subjectId) {
       // Insert-if-missing then read: two writers racing for a new subject end up with the same key.
-      await sql`insert into subject_keys (subject_id, key) values (${subjectId}, ${Buffer.from(generateKeyBytes())})
+      await sql`insert into eventline_subject_keys (subject_id, key) values (${subjectId}, ${Buffer.from(generateKeyBytes())})
                 on conflict (subject_id) do nothing`;
-      const [row] = await sql<{ key: Uint8Array | null }[]>`select key from subject_keys where subject_id = ${subjectId}`;
+      const [row] = await sql<
+        { key: Uint8Array | null }[]
+      >`select key from eventline_subject_keys where subject_id = ${subjectId}`;
       if (!row) throw new Error(`key for subject ${subjectId} vanished while being created`);
       return row.key ? new Uint8Array(row.key) : undefined;
     },
     async findMany(subjectIds) {
       const rows = await sql<{ subject_id: string; key: Uint8Array }[]>`
-        select subject_id, key from subject_keys where subject_id = any(${subjectIds}::text[]) and key is not null`;
+        select subject_id, key from eventline_subject_keys where subject_id = any(${subjectIds}::text[]) and key is not null`;
       return new Map(rows.map((r) => [r.subject_id, new Uint8Array(r.key)]));
     },
     async forget(subjectId) {

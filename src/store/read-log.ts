@@ -15,7 +15,7 @@ export async function readLogRows(
 ): Promise<{ events: RecordedEvent[]; checkpoint: { transactionId: string; position: number } }> {
   const after = opts.after ?? START;
   const rows = await sql<EventRow[]>`
-    select * from events
+    select * from eventline_events
     where (transaction_id, position) > (${after.transactionId}::xid8, ${after.position})
       ${opts.includeRecent ? sql`` : sql`and transaction_id < pg_snapshot_xmin(pg_current_snapshot())`}
       ${opts.throughPosition === undefined ? sql`` : sql`and position <= ${opts.throughPosition}`}
@@ -30,7 +30,7 @@ export async function readLogRows(
 
 /** The highest global position written so far (0 for an empty store). */
 export async function headPositionOf(sql: Sql): Promise<number> {
-  const [row] = await sql<{ p: number | null }[]>`select max(position) as p from events`;
+  const [row] = await sql<{ p: number | null }[]>`select max(position) as p from eventline_events`;
   return row?.p ?? 0;
 }
 
@@ -49,7 +49,7 @@ function categoryCondition(sql: Sql, opts: ReadAllOptions) {
  */
 async function assertTransactionIdsBehind(sql: Sql): Promise<void> {
   const [ahead] = await sql<{ transaction_id: string }[]>`
-    select transaction_id::text from events where transaction_id >= pg_snapshot_xmax(pg_current_snapshot()) limit 1`;
+    select transaction_id::text from eventline_events where transaction_id >= pg_snapshot_xmax(pg_current_snapshot()) limit 1`;
   if (ahead) {
     throw new EventlineError(
       "TRANSACTION_IDS_AHEAD",

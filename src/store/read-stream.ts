@@ -8,7 +8,7 @@ export async function readStreamRows(sql: Sql, streamId: string, opts: ReadStrea
   // occurred_at keeps microseconds, envelopes and `until` milliseconds: "until T" takes in the whole
   // millisecond T, so the state as of the time an event reports includes that event.
   const rows = await sql<EventRow[]>`
-    select * from events
+    select * from eventline_events
     where stream_id = ${streamId}
       and version >= ${opts.fromVersion ?? 1}
       ${opts.toVersion !== undefined ? sql`and version <= ${opts.toVersion}` : sql``}
@@ -19,6 +19,6 @@ export async function readStreamRows(sql: Sql, streamId: string, opts: ReadStrea
 
 /** The current version of a stream (0 when it does not exist). */
 export async function streamVersionOf(sql: Sql, streamId: string): Promise<number> {
-  const [row] = await sql<{ version: number }[]>`select version from streams where stream_id = ${streamId}`;
+  const [row] = await sql<{ version: number }[]>`select version from eventline_streams where stream_id = ${streamId}`;
   return row?.version ?? 0;
 }

@@ -285,9 +285,9 @@ describe("a consumer", () => {
       const [e] = await appendTicks(s, [9]);
       await publisher.publish(e!);
       await until(async () => (await tally(def, [s])).length === 1);
-      await db.sql`update inbox set applied_at = now() - interval '30 days' where event_id = ${e!.eventId}`;
+      await db.sql`update eventline_inbox set applied_at = now() - interval '30 days' where event_id = ${e!.eventId}`;
       expect(await pruneInbox(db.sql, { olderThanMs: 7 * 24 * 3600 * 1000, batchSize: 2 })).toBeGreaterThanOrEqual(1);
-      expect(await db.sql`select 1 from inbox where event_id = ${e!.eventId}`).toHaveLength(0);
+      expect(await db.sql`select 1 from eventline_inbox where event_id = ${e!.eventId}`).toHaveLength(0);
       await publisher.publish(e!);
       await until(async () => (await metric(c.registry, "eventline_consumer_duplicates_total")) >= 1);
       expect(await tally(def, [s])).toEqual([{ stream_id: s, total: 9, events: 1 }]);

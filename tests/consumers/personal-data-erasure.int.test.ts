@@ -49,16 +49,16 @@ describe("forgetting a subject", () => {
     const events = await store.readStream(s);
     expect(events.map((e) => (e.data as { name: string }).name)).toEqual([REDACTED, REDACTED]);
     const [row] = await db.sql<{ keys: number }[]>`
-      select count(*)::int as keys from subject_keys where subject_id = ${personId} and key is not null`;
+      select count(*)::int as keys from eventline_subject_keys where subject_id = ${personId} and key is not null`;
     expect(row?.keys).toBe(0);
-    expect(JSON.stringify(await db.sql`select data from events where stream_id = ${s}`)).not.toContain("Ada");
+    expect(JSON.stringify(await db.sql`select data from eventline_events where stream_id = ${s}`)).not.toContain("Ada");
   });
 
   it("reads a sealed field that cannot be opened as redacted instead of failing the whole read", async () => {
     const personId = crypto.randomUUID();
     const s = `person-${personId}`;
     await store.appendToStream(s, [register(personId, "Grace")]);
-    await db.sql`update events set data = jsonb_set(data, '{name,ct}', '"AAAAAAAAAAAAAAAAAAAAAAAA"') where stream_id = ${s}`;
+    await db.sql`update eventline_events set data = jsonb_set(data, '{name,ct}', '"AAAAAAAAAAAAAAAAAAAAAAAA"') where stream_id = ${s}`;
     const [event] = await store.readStream(s);
     expect((event?.data as { name?: string } | undefined)?.name).toBe(REDACTED);
   });
@@ -71,14 +71,14 @@ describe("forgetting a subject", () => {
       await h.db.sql.unsafe(`
         create function refuse_forget() returns trigger language plpgsql as $$
         begin raise exception 'key store unavailable'; end $$;
-        create trigger refuse_forget before insert or update or delete on subject_keys for each row execute function refuse_forget();`);
+        create trigger refuse_forget before insert or update or delete on eventline_subject_keys for each row execute function refuse_forget();`);
       const key = crypto.randomUUID();
       const failed = await h.call("DELETE", `/customers/${customerId}/personal-data`, undefined, { "idempotency-key": key });
       expect(failed.status).toBe(500);
       const types = (await h.shop.store.readStream(`customer-${customerId}`)).map((e) => e.type);
       expect(types).not.toContain("PersonalDataForgotten");
       expect(await h.shop.store.idempotencyRecord(key)).toBeUndefined();
-      await h.db.sql.unsafe("drop trigger refuse_forget on subject_keys");
+      await h.db.sql.unsafe("drop trigger refuse_forget on eventline_subject_keys");
       const done = await h.call("DELETE", `/customers/${customerId}/personal-data`, undefined, { "idempotency-key": key });
       expect(done.status).toBe(200);
       const events = await h.shop.store.readStream(`customer-${customerId}`);

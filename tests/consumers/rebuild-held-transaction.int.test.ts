@@ -86,7 +86,7 @@ describe("a rebuild while another transaction is held open", () => {
       [2, "4", 2],
       [3, "6", 4],
     ] as const) {
-      await db.sql`insert into events (transaction_id, event_id, stream_id, category, version, type, data, metadata)
+      await db.sql`insert into eventline_events (transaction_id, event_id, stream_id, category, version, type, data, metadata)
                    values (${xid}::xid8, ${crypto.randomUUID()}, ${s}, 'tick', ${version}, 'Ticked', ${db.sql.json({ n })}, '{}')`;
     }
     await rebuildReadModel({ sql: db.sql, store, def });

@@ -72,7 +72,7 @@ describe("the CLI against the real servers", () => {
     const store = createPostgresEventStore({ sql: db.sql });
     const streams = [`order-${crypto.randomUUID()}`, `order-${crypto.randomUUID()}`];
     for (const s of streams) await store.appendToStream(s, [{ type: "OrderCreated", data: {} }]);
-    await db.sql`update outbox set attempts = 10, parked_at = now(), last_error = 'timeout' where stream_id = any(${streams}::text[])`;
+    await db.sql`update eventline_outbox set attempts = 10, parked_at = now(), last_error = 'timeout' where stream_id = any(${streams}::text[])`;
     const status = await cli("outbox", "status");
     const parsed = JSON.parse(status.out) as { depth: number; parked: { streamId: string }[] };
     expect(parsed.depth).toBe(2);
@@ -86,10 +86,10 @@ describe("the CLI against the real servers", () => {
     const sagaId = `checkout-${crypto.randomUUID()}`;
     await startSaga(db.sql, { sagaId, sagaType: "checkout", data: {} }, "cli_sagas");
     expect((await cli("sagas", "retry", sagaId)).out).toContain("does not need attention");
-    await db.sql`update saga_instances set status = 'needs_attention' where saga_id = ${sagaId}`;
+    await db.sql`update eventline_saga_instances set status = 'needs_attention' where saga_id = ${sagaId}`;
     expect((await cli("sagas", "list", "needs_attention")).out).toContain(sagaId);
     expect((await cli("sagas", "retry", sagaId)).out).toContain(`retrying ${sagaId}`);
-    const [row] = await db.sql<{ status: string }[]>`select status from saga_instances where saga_id = ${sagaId}`;
+    const [row] = await db.sql<{ status: string }[]>`select status from eventline_saga_instances where saga_id = ${sagaId}`;
     expect(row?.status).toBe("compensating");
   });
 

@@ -71,7 +71,7 @@ describe("SIGTERM with work in flight", () => {
     const relayStopped = Date.now();
     expect(await relay.stop("SIGTERM")).toBe(0);
     expect(Date.now() - relayStopped).toBeLessThan(15_000);
-    const [outbox] = await db.sql<{ n: number }[]>`select count(*)::int as n from outbox`;
+    const [outbox] = await db.sql<{ n: number }[]>`select count(*)::int as n from eventline_outbox`;
     expect(outbox?.n).toBe(0);
 
     // The consumer holds the delivery before applying and acking it: SIGTERM now.
@@ -83,7 +83,7 @@ describe("SIGTERM with work in flight", () => {
     expect(Date.now() - consumerStopped).toBeLessThan(15_000);
     const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from shop_customers where customer_id = ${customerId}`;
     expect(row?.n).toBe(1);
-    const [inbox] = await db.sql<{ n: number }[]>`select count(*)::int as n from inbox where consumer = 'customers'`;
+    const [inbox] = await db.sql<{ n: number }[]>`select count(*)::int as n from eventline_inbox where consumer = 'customers'`;
     expect(inbox?.n).toBe(1);
     // Nothing is left unacked for the broker to deliver again.
     const conn = await amqp.connect(amqpUrl());

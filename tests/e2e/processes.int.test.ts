@@ -177,11 +177,11 @@ describe("the deployed processes", () => {
         // What the next reader needs to tell a stuck saga from a lagging read model.
         console.log(
           "on failure: saga instance",
-          await db.sql`select status, current_step, attempts, last_error, history from saga_instances where saga_id = ${`checkout-${orderId}`}`,
+          await db.sql`select status, current_step, attempts, last_error, history from eventline_saga_instances where saga_id = ${`checkout-${orderId}`}`,
         );
         console.log(
           "on failure: order events",
-          await db.sql`select position, stream_id, type from events where data->>'orderId' = ${orderId} order by position`,
+          await db.sql`select position, stream_id, type from eventline_events where data->>'orderId' = ${orderId} order by position`,
         );
         for (const p of allLogs().filter((x) => x.name === "saga" || x.name === "consumers")) {
           console.log(
@@ -201,7 +201,7 @@ describe("the deployed processes", () => {
       (s) => s.depth === 0,
     );
     const [charged] = await db.sql<{ n: number }[]>`
-      select count(*)::int as n from events where type = 'PaymentCharged' and stream_id = any(${placed.map((id) => `payment-${id}`)}::text[])`;
+      select count(*)::int as n from eventline_events where type = 'PaymentCharged' and stream_id = any(${placed.map((id) => `payment-${id}`)}::text[])`;
     expect(charged?.n).toBe(placed.length);
   }, 120_000);
 });

@@ -53,7 +53,7 @@ describe("the relay during a broker resource alarm", () => {
       const [during] = await db.sql<{ attempts: number; parked: number; rows: number }[]>`
         select coalesce(max(attempts), 0)::int as attempts, count(*) filter (where parked_at is not null)::int as parked,
                count(*)::int as rows
-        from outbox where stream_id = any(${streams}::text[])`;
+        from eventline_outbox where stream_id = any(${streams}::text[])`;
       expect(during).toEqual({ attempts: 0, parked: 0, rows: 5 });
       clearMemoryAlarm();
       await collector.until(() => streams.every((s) => collector.received.some((r) => r.streamId === s)), 20_000);

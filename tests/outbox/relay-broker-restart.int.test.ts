@@ -60,9 +60,9 @@ describe("the relay across a RabbitMQ restart", () => {
     let highestAttempts = 0;
     const sampler = (async () => {
       while (appending) {
-        const [row] = await db.sql<{ n: number }[]>`select coalesce(max(attempts), 0)::int as n from outbox`.catch(() => [
-          { n: 0 },
-        ]);
+        const [row] = await db.sql<{ n: number }[]>`select coalesce(max(attempts), 0)::int as n from eventline_outbox`.catch(
+          () => [{ n: 0 }],
+        );
         highestAttempts = Math.max(highestAttempts, row?.n ?? 0);
         await Bun.sleep(50);
       }

@@ -48,7 +48,7 @@ async function streamInPartition(partition: number, partitions: number): Promise
 }
 
 async function outboxRows(streamId: string): Promise<number> {
-  const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from outbox where stream_id = ${streamId}`;
+  const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from eventline_outbox where stream_id = ${streamId}`;
   return row?.n ?? 0;
 }
 

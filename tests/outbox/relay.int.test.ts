@@ -27,7 +27,7 @@ const startRelay = (overrides: Partial<RelayOptions> = {}) => testRelay({ sql: d
 
 async function depth(streamId?: string) {
   if (!streamId) return (await outboxStatus(db.sql)).depth;
-  const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from outbox where stream_id = ${streamId}`;
+  const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from eventline_outbox where stream_id = ${streamId}`;
   return row?.n ?? 0;
 }
 
@@ -169,18 +169,22 @@ describe("the outbox relay", () => {
     const parked = [`held-${crypto.randomUUID()}`, `held-${crypto.randomUUID()}`];
     const healthy = `held-${crypto.randomUUID()}`;
     for (const s of [...parked, healthy]) await store.appendToStream(s, [{ type: "Held", data: {} }]);
-    await db.sql`update outbox set attempts = 3, parked_at = now(), last_error = 'x' where stream_id = any(${parked}::text[])`;
+    await db.sql`update eventline_outbox set attempts = 3, parked_at = now(), last_error = 'x' where stream_id = any(${parked}::text[])`;
     expect(await releaseAllStreams(db.sql, notifyChannel)).toBe(2);
     const rows = await db.sql<{ attempts: number; parked: boolean }[]>`
-      select attempts, parked_at is not null as parked from outbox where stream_id = any(${[...parked, healthy]}::text[])`;
+      select attempts, parked_at is not null as parked from eventline_outbox where stream_id = any(${[...parked, healthy]}::text[])`;
     expect([...rows]).toEqual([0, 1, 2].map(() => ({ attempts: 0, parked: false })));
-    await db.sql`delete from outbox where stream_id = any(${[...parked, healthy]}::text[])`;
+    await db.sql`delete from eventline_outbox where stream_id = any(${[...parked, healthy]}::text[])`;
   });
 
   it("keeps only the outbox indexes the relay and the release read, so an append maintains no other", async () => {
     const rows = await db.sql<{ indexname: string }[]>`
-      select indexname from pg_indexes where schemaname = current_schema() and tablename = 'outbox' order by indexname`;
-    expect(rows.map((r) => r.indexname)).toEqual(["outbox_parked", "outbox_pkey", "outbox_retrying"]);
+      select indexname from pg_indexes where schemaname = current_schema() and tablename = 'eventline_outbox' order by indexname`;
+    expect(rows.map((r) => r.indexname)).toEqual([
+      "eventline_outbox_parked",
+      "eventline_outbox_pkey",
+      "eventline_outbox_retrying",
+    ]);
   });
 
   it("publishes again after the relay is killed between the broker's confirm and the row's deletion", async () => {

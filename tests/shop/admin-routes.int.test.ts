@@ -19,18 +19,18 @@ describe("the admin routes on the real components", () => {
     // The relay runs: rows are made to look parked in one statement with their insert.
     await h.db.sql.begin(async (tx) => {
       for (const s of streams) {
-        await tx`insert into events (event_id, stream_id, category, version, type, data, metadata)
+        await tx`insert into eventline_events (event_id, stream_id, category, version, type, data, metadata)
                  values (${crypto.randomUUID()}, ${s}, 'held', 1, 'Held', '{}', '{}')`;
-        await tx`insert into outbox (position, event_id, stream_id, version, stream_hash, attempts, parked_at, last_error)
+        await tx`insert into eventline_outbox (position, event_id, stream_id, version, stream_hash, attempts, parked_at, last_error)
                  select position, event_id, stream_id, version, hashtext(stream_id), 10, now(), 'timeout'
-                 from events where stream_id = ${s}`;
+                 from eventline_events where stream_id = ${s}`;
       }
     });
     const status = await h.call("GET", "/admin/outbox", undefined, auth);
     expect(status.status).toBe(200);
     expect((status.body.parked as { streamId: string }[]).map((p) => p.streamId).sort()).toEqual([...streams].sort());
     expect((await h.call("POST", `/admin/outbox/${streams[0]}/release`, undefined, auth)).body).toEqual({ released: 1 });
-    await h.db.sql`update outbox set attempts = 10, parked_at = now() where stream_id = ${streams[0] as string}`;
+    await h.db.sql`update eventline_outbox set attempts = 10, parked_at = now() where stream_id = ${streams[0] as string}`;
     expect((await h.call("POST", "/admin/outbox/release-all", undefined, auth)).body).toEqual({ released: 2 });
   });
 
@@ -81,7 +81,7 @@ describe("the admin routes on the real components", () => {
     const sagaId = `checkout-${crypto.randomUUID()}`;
     await startSaga(h.db.sql, { sagaId, sagaType: "nobody-runs-this", data: {} }, h.sagaChannel);
     expect((await h.call("POST", `/admin/sagas/${sagaId}/retry`, undefined, auth)).status).toBe(404);
-    await h.db.sql`update saga_instances set status = 'needs_attention' where saga_id = ${sagaId}`;
+    await h.db.sql`update eventline_saga_instances set status = 'needs_attention' where saga_id = ${sagaId}`;
     const listed = await h.call("GET", "/admin/sagas?status=needs_attention", undefined, auth);
     expect((listed.body as unknown as { sagaId: string }[]).map((s) => s.sagaId)).toContain(sagaId);
     expect((await h.call("POST", `/admin/sagas/${sagaId}/retry`, undefined, auth)).status).toBe(202);

@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(async () => db.drop());
 
 async function eventCount(): Promise<number> {
-  const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from events`;
+  const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from eventline_events`;
   return row?.n ?? 0;
 }
 
@@ -60,7 +60,7 @@ describe("one faulty call in a group-commit batch", () => {
 
   it("splits a batch that Postgres refuses for a reason no check foresaw, so the other calls still commit", async () => {
     // A check constraint only this test adds: the store cannot know it, so the batch itself must fail and be split.
-    await db.sql.unsafe(`alter table events add constraint no_forbidden check (type <> 'Forbidden')`);
+    await db.sql.unsafe(`alter table eventline_events add constraint no_forbidden check (type <> 'Forbidden')`);
     try {
       const before = await eventCount();
       const outcomes = await Promise.allSettled([
@@ -72,7 +72,7 @@ describe("one faulty call in a group-commit batch", () => {
       expect(outcomes[30]?.status).toBe("rejected");
       expect(await eventCount()).toBe(before + 60);
     } finally {
-      await db.sql.unsafe(`alter table events drop constraint no_forbidden`);
+      await db.sql.unsafe(`alter table eventline_events drop constraint no_forbidden`);
     }
   });
 });

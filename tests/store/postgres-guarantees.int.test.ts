@@ -25,8 +25,8 @@ afterAll(async () => db.drop());
 
 async function counts(streamId: string) {
   const [row] = await db.sql<{ events: number; outbox: number }[]>`
-    select (select count(*)::int from events where stream_id = ${streamId}) as events,
-           (select count(*)::int from outbox where stream_id = ${streamId}) as outbox`;
+    select (select count(*)::int from eventline_events where stream_id = ${streamId}) as events,
+           (select count(*)::int from eventline_outbox where stream_id = ${streamId}) as outbox`;
   return row;
 }
 
@@ -118,7 +118,7 @@ describe("the Postgres event store", () => {
     // This transaction takes a position first and commits last: a position-ordered reader would skip it.
     const slow = await db.sql.reserve();
     await slow`begin`;
-    await slow`insert into events (event_id, stream_id, category, version, type, data, metadata)
+    await slow`insert into eventline_events (event_id, stream_id, category, version, type, data, metadata)
                values (${crypto.randomUUID()}, ${late}, 'counter', 1, 'Added', '{"amount":1}', '{"correlationId":"x","causationId":"x"}')`;
     const fast = stream();
     await store.appendToStream(fast, [added(2)]);
@@ -163,7 +163,7 @@ describe("the Postgres event store", () => {
     });
     expect((await upcasting.readStream(s))[0]?.data).toEqual({ amount: 4, currency: "EUR" });
     const [raw] = await db.sql<{ schema_version: number; data: unknown }[]>`
-      select schema_version, data from events where stream_id = ${s}`;
+      select schema_version, data from eventline_events where stream_id = ${s}`;
     expect(raw).toEqual({ schema_version: 1, data: { amount: 4 } });
   });
 
@@ -176,8 +176,8 @@ describe("the Postgres event store", () => {
     const email = `secret-${customerId}@example.com`;
     await pii.appendToStream(`customer-${customerId}`, [{ type: "Registered", data: { customerId, email } }]);
     const [hit] = await db.sql<{ n: number }[]>`
-      select (select count(*) from events where data::text like ${`%${email}%`} or metadata::text like ${`%${email}%`})
-           + (select count(*) from outbox o where o::text like ${`%${email}%`}) as n`;
+      select (select count(*) from eventline_events where data::text like ${`%${email}%`} or metadata::text like ${`%${email}%`})
+           + (select count(*) from eventline_outbox o where o::text like ${`%${email}%`}) as n`;
     expect(Number(hit?.n)).toBe(0);
     expect((await pii.readStream(`customer-${customerId}`))[0]?.data).toEqual({ customerId, email });
   });
@@ -188,7 +188,7 @@ describe("the Postgres event store", () => {
     expect(results.map((r) => r.version)).toEqual(streams.map(() => 1));
     expect(new Set(results.map((r) => r.position)).size).toBe(200);
     const [row] = await db.sql<{ n: number }[]>`
-      select count(distinct transaction_id)::int as n from events where stream_id = any(${streams}::text[])`;
+      select count(distinct transaction_id)::int as n from eventline_events where stream_id = any(${streams}::text[])`;
     expect(row?.n).toBeLessThan(200);
   });
 

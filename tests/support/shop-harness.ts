@@ -105,7 +105,7 @@ export async function createShopHarness(options: { pipeline?: boolean; saga?: bo
       return { status: res.status, body: json as Record<string, unknown> & { [k: string]: unknown }, headers: res.headers };
     },
     async eventCount(): Promise<number> {
-      const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from events`;
+      const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from eventline_events`;
       return row?.n ?? 0;
     },
     async close() {

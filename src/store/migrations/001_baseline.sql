@@ -1,13 +1,14 @@
--- eventline's schema in its final form. Later changes are numbered migrations after this one.
+-- eventline's schema in its final form. Later changes are numbered migrations after this one. Every
+-- table, index and function is named eventline_…, so the schema can be shared with an app's own tables.
 
 -- The event log. `position` orders events globally; `transaction_id` (xid8) lets readers of the whole log
 -- avoid skipping events whose transaction commits after a later position became visible.
-create table streams (
+create table eventline_streams (
   stream_id text primary key,
   version bigint not null check (version > 0)
 );
 
-create table events (
+create table eventline_events (
   position bigint generated always as identity primary key,
   transaction_id xid8 not null default pg_current_xact_id(),
   event_id uuid not null,
@@ -21,18 +22,18 @@ create table events (
   -- whose personal data the event holds (sealed in data); lets forgetting a subject find its snapshots
   subject_id text,
   occurred_at timestamptz not null default clock_timestamp(),
-  constraint events_event_id_unique unique (event_id),
-  constraint events_stream_version_unique unique (stream_id, version)
+  constraint eventline_events_event_id_unique unique (event_id),
+  constraint eventline_events_stream_version_unique unique (stream_id, version)
 );
 
-create index events_commit_order on events (transaction_id, position);
-create index events_category_commit_order on events (category, transaction_id, position);
-create index events_subject on events (subject_id) where subject_id is not null;
+create index eventline_events_commit_order on eventline_events (transaction_id, position);
+create index eventline_events_category_commit_order on eventline_events (category, transaction_id, position);
+create index eventline_events_subject on eventline_events (subject_id) where subject_id is not null;
 
 -- One row per event still to be published. No event data is copied here: the relay joins events, so the
 -- outbox holds no personal data and stays narrow. Every index here is one more entry per append, so there
 -- are only the two the relay and a release read, both partial and normally empty.
-create table outbox (
+create table eventline_outbox (
   position bigint primary key,
   event_id uuid not null,
   stream_id text not null,
@@ -46,11 +47,11 @@ create table outbox (
   created_at timestamptz not null default now()
 );
 
-create index outbox_parked on outbox (stream_id) where parked_at is not null;
+create index eventline_outbox_parked on eventline_outbox (stream_id) where parked_at is not null;
 -- Rows that failed at least once: what holds a stream back behind a backoff or a park.
-create index outbox_retrying on outbox (stream_id, version) where attempts > 0;
+create index eventline_outbox_retrying on eventline_outbox (stream_id, version) where attempts > 0;
 
-create table snapshots (
+create table eventline_snapshots (
   stream_id text primary key,
   version bigint not null,
   schema_version int not null,
@@ -60,7 +61,7 @@ create table snapshots (
 
 -- Crypto-shredding: deleting a subject's key makes its sealed fields unreadable everywhere at once. A
 -- forgotten subject keeps its row without a key, so no key is ever made for it again.
-create table subject_keys (
+create table eventline_subject_keys (
   subject_id text primary key,
   key bytea,
   forgotten_at timestamptz,
@@ -68,7 +69,7 @@ create table subject_keys (
 );
 
 -- Responses to commands sent with an Idempotency-Key, written in the same transaction as their events.
-create table idempotency_keys (
+create table eventline_idempotency_keys (
   key text primary key,
   fingerprint text not null,
   status int not null,
@@ -79,7 +80,7 @@ create table idempotency_keys (
 -- Consumers' bookkeeping lives beside their read models, so both commit in one transaction.
 
 -- Which events a consumer has applied: a redelivered message is recognised and skipped.
-create table inbox (
+create table eventline_inbox (
   consumer text not null,
   event_id uuid not null,
   stream_id text not null,
@@ -88,11 +89,11 @@ create table inbox (
   applied_at timestamptz not null default now(),
   primary key (consumer, event_id)
 );
-create index inbox_applied_at on inbox (applied_at);
+create index eventline_inbox_applied_at on eventline_inbox (applied_at);
 
 -- The last version applied per stream: older versions are duplicates, a jump means a gap to fill. It
 -- outlives inbox retention, so late duplicates are still recognised.
-create table consumer_streams (
+create table eventline_consumer_streams (
   consumer text not null,
   stream_id text not null,
   version bigint not null,
@@ -100,7 +101,7 @@ create table consumer_streams (
 );
 
 -- Where the consumer's sweep of the whole log has got to: every event up to here is applied.
-create table consumer_checkpoints (
+create table eventline_consumer_checkpoints (
   consumer text primary key,
   transaction_id xid8 not null default '0',
   position bigint not null default 0,
@@ -108,7 +109,7 @@ create table consumer_checkpoints (
 );
 
 -- Saga instances: where each one is, what it has done, and when it may run next.
-create table saga_instances (
+create table eventline_saga_instances (
   saga_id text primary key,
   saga_type text not null,
   status text not null default 'running'
@@ -130,8 +131,8 @@ create table saga_instances (
   updated_at timestamptz not null default now()
 );
 
-create index saga_instances_due on saga_instances (next_attempt_at) where status in ('running', 'compensating');
-create index saga_instances_status on saga_instances (status);
+create index eventline_saga_instances_due on eventline_saga_instances (next_attempt_at) where status in ('running', 'compensating');
+create index eventline_saga_instances_status on eventline_saga_instances (status);
 
 -- The expected-version rule, once: any, no_stream (version 0), stream_exists (above 0), or an exact
 -- version. Both write paths ask it; the TypeScript rule of the in-memory store is held to it by the
@@ -147,10 +148,10 @@ $$;
 -- Group commit's batch: many calls' events in one statement, one element per event in each array (a call
 -- names a stream once, an event id once). Each call keeps its own expected-version check: a call that
 -- fails it writes nothing and is answered 'conflict'; the others are written. A stored event id (a
--- replay, or an id reused) fails the statement on events_event_id_unique and the caller takes the calls
+-- replay, or an id reused) fails the statement on eventline_events_event_id_unique and the caller takes the calls
 -- down the general path; a replay whose expected version no longer holds never reaches the insert, so such
 -- a batch answers one 'fallback' row and writes nothing. A new stream created by two batches at once
--- fails the second on events_stream_version_unique, and the caller runs it again.
+-- fails the second on eventline_events_stream_version_unique, and the caller runs it again.
 create function eventline_append_rows(
   call_nos int[], stream_ids text[], categories text[], expecteds text[], event_ids uuid[], types text[],
   schema_versions int[], datas text[], metadatas text[], subject_ids text[], channel text
@@ -164,7 +165,7 @@ begin
     from unnest(call_nos, stream_ids, categories, expecteds, event_ids, types, schema_versions, datas, metadatas, subject_ids)
          with ordinality as t(call_no, stream_id, category, expected, event_id, type, schema_version, data, metadata, subject_id, n)
   ), locked as (
-    select s.stream_id, s.version from streams s
+    select s.stream_id, s.version from eventline_streams s
     where s.stream_id = any(stream_ids)
     order by s.stream_id
     for update
@@ -178,21 +179,21 @@ begin
     where not eventline_expected_version_holds(c.expected, c.have)
     order by c.call_no, c.n
   ), replayed as (
-    select 1 as found from checked c join failed f on f.call_no = c.call_no join events e on e.event_id = c.event_id
+    select 1 as found from checked c join failed f on f.call_no = c.call_no join eventline_events e on e.event_id = c.event_id
     limit 1
   ), inserted as (
-    insert into events (event_id, stream_id, category, version, type, schema_version, data, metadata, subject_id)
+    insert into eventline_events (event_id, stream_id, category, version, type, schema_version, data, metadata, subject_id)
     select c.event_id, c.stream_id, c.category, c.have + c.k, c.type, c.schema_version, c.data::jsonb, c.metadata::jsonb,
            c.subject_id
     from checked c
     where c.call_no not in (select f.call_no from failed f) and not exists (select 1 from replayed)
     order by c.n
-    returning events.position, events.event_id, events.stream_id, events.version, events.occurred_at
+    returning eventline_events.position, eventline_events.event_id, eventline_events.stream_id, eventline_events.version, eventline_events.occurred_at
   ), queued as (
-    insert into outbox (position, event_id, stream_id, version, stream_hash)
+    insert into eventline_outbox (position, event_id, stream_id, version, stream_hash)
     select i.position, i.event_id, i.stream_id, i.version, hashtext(i.stream_id) from inserted i
   ), moved as (
-    insert into streams (stream_id, version)
+    insert into eventline_streams (stream_id, version)
     select i.stream_id, max(i.version) from inserted i group by i.stream_id
     on conflict (stream_id) do update set version = excluded.version
   ), notified as (
