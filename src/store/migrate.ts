@@ -28,7 +28,7 @@ export async function migrate(sql: Sql, migrations: Migration[] = listMigrations
     const known = new Set(migrations.map((m) => m.name));
     const foreign = recorded.filter((r) => !known.has(r.name));
     if (foreign.length > 0) {
-      // A database made before the baseline (0.1.0 had 001_event_store.sql to 012_…): its schema is not
+      // A database made before the baseline (by 0.1.0's own migrations): its schema is not
       // this one, and no migration turns it into it; the README says how to move its events over.
       throw new ConfigError([
         `the database records migrations this eventline does not have (${foreign.map((r) => r.name).join(", ")}): ` +
