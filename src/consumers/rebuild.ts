@@ -80,9 +80,12 @@ export async function replayIntoCopy(options: RebuildOptions & { label: string }
     const relevant = await inVersionOrder(events);
     await runHandlers(tx, def, tables, relevant);
     applied += relevant.length;
+    // Every stream of the batch, as far as it moved (an unbound type moves it too).
     const last = new Map<string, number>();
-    for (const e of [...events, ...relevant]) last.set(e.streamId, versions.get(e.streamId) ?? 0);
-    for (const [stream, version] of last) if (version === 0) last.delete(stream);
+    for (const e of events) {
+      const version = versions.get(e.streamId);
+      if (version) last.set(e.streamId, version);
+    }
     if (last.size > 0) {
       await tx`
         insert into eventline_consumer_streams (consumer, stream_id, version)
@@ -169,19 +172,23 @@ export async function rebuildReadModel(options: RebuildOptions): Promise<{ appli
   // each swap in a copy, and the second would drop the first's tables from under it).
   const session = await sql.reserve();
   try {
-    const [lock] = await session<{ taken: boolean }[]>`
-      select pg_try_advisory_lock(hashtext('eventline.rebuild.' || current_schema() || '.' || ${def.name})) as taken`;
+    const [lock] = await session<
+      { taken: boolean }[]
+    >`select pg_try_advisory_lock(${rebuildLockKey(session, def.name)}) as taken`;
     if (!lock?.taken) throw new EventlineError("REBUILD_RUNNING", `read model ${def.name} is already being rebuilt`);
     options.onLocked?.();
     try {
       return await rebuildUnderLock(options);
     } finally {
-      await session`select pg_advisory_unlock(hashtext('eventline.rebuild.' || current_schema() || '.' || ${def.name}))`;
+      await session`select pg_advisory_unlock(${rebuildLockKey(session, def.name)})`;
     }
   } finally {
     session.release();
   }
 }
+
+const rebuildLockKey = (sql: Sql, readModel: string) =>
+  sql`hashtext('eventline.rebuild.' || current_schema() || '.' || ${readModel})`;
 
 async function rebuildUnderLock(options: RebuildOptions): Promise<{ applied: number; checkpoint: Checkpoint }> {
   const { sql, def } = options;

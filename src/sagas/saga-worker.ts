@@ -29,40 +29,36 @@ class DeadlineExceeded extends Error {}
 /** The step was aborted at its deadline and had still not settled after its grace time: its effect is unknown. */
 class StillRunning extends Error {}
 
+/** Whether `work` settles, either way, within `ms`; it goes on running when it does not. */
+async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([
+    work.then(
+      () => true,
+      () => true,
+    ),
+    late,
+  ]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Runs a step with an AbortSignal that fires at its deadline. A step past its deadline counts as failed,
  * but only once it has settled: what it started (a charge at a provider, say) must have landed or failed
  * before anything compensates it, or the compensation finds nothing to undo and the effect lands after.
- * A step that ignores the abort gets `graceMs` more; if it is still running then, its effect is unknown.
+ * A step that ignores the abort gets its grace time more; if it is still running then, its effect is unknown.
  */
-async function withDeadline(
-  run: (signal: AbortSignal) => Promise<void>,
-  ms: number,
-  graceMs: number,
-  what: string,
-): Promise<void> {
+async function withDeadline(step: SagaStep<unknown>, run: (signal: AbortSignal) => Promise<void>, what: string): Promise<void> {
+  const ms = step.deadlineMs ?? 10_000;
   const controller = new AbortController();
   const work = run(controller.signal);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<"late">((resolve) => {
-    timer = setTimeout(() => resolve("late"), ms);
-  });
-  const first = await Promise.race([work.then(() => "done" as const), deadline]).finally(() => clearTimeout(timer));
-  if (first === "done") return;
+  if (await settlesWithin(work, ms)) return work;
   const exceeded = new DeadlineExceeded(`${what} did not finish within ${ms} ms`);
   controller.abort(exceeded);
-  let graceTimer: ReturnType<typeof setTimeout> | undefined;
-  const grace = new Promise<"running">((resolve) => {
-    graceTimer = setTimeout(() => resolve("running"), graceMs);
-  });
-  const settled = await Promise.race([
-    work.then(
-      () => "settled" as const,
-      () => "settled" as const,
-    ),
-    grace,
-  ]).finally(() => clearTimeout(graceTimer));
-  throw settled === "settled" ? exceeded : new StillRunning(`${what} was aborted at ${ms} ms and is still running`);
+  if (await settlesWithin(work, step.graceMs ?? ms)) throw exceeded;
+  throw new StillRunning(`${what} was aborted at ${ms} ms and is still running`);
 }
 
 /** A saga whose data carries the trace it started from logs under that trace. */
@@ -107,12 +103,7 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
   async function runAction(def: SagaDefinition<unknown>, instance: SagaInstance): Promise<Progress> {
     const step = def.steps[instance.currentStep] as SagaStep<unknown>;
     try {
-      await withDeadline(
-        (signal) => step.action(context(instance, step.name, "do", signal)),
-        step.deadlineMs ?? 10_000,
-        step.graceMs ?? step.deadlineMs ?? 10_000,
-        `step ${step.name}`,
-      );
+      await withDeadline(step, (signal) => step.action(context(instance, step.name, "do", signal)), `step ${step.name}`);
     } catch (error) {
       const attempts = instance.attempts + 1;
       const business = error instanceof DomainError;
@@ -159,12 +150,7 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
       };
     try {
       const compensate = step.compensate;
-      await withDeadline(
-        (signal) => compensate(context(instance, step.name, "undo", signal)),
-        step.deadlineMs ?? 10_000,
-        step.graceMs ?? step.deadlineMs ?? 10_000,
-        `compensation ${step.name}`,
-      );
+      await withDeadline(step, (signal) => compensate(context(instance, step.name, "undo", signal)), `compensation ${step.name}`);
     } catch (error) {
       const attempts = instance.attempts + 1;
       if (attempts >= (def.maxCompensationAttempts ?? 5)) {
