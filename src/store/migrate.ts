@@ -29,10 +29,10 @@ export async function migrate(sql: Sql, migrations: Migration[] = listMigrations
     const foreign = recorded.filter((r) => !known.has(r.name));
     if (foreign.length > 0) {
       // A database made before the baseline (by 0.1.0's own migrations): its schema is not
-      // this one, and no migration turns it into it; the README says how to move its events over.
+      // this one, and no migration turns it into it; docs/operations.md says how to move its events over.
       throw new ConfigError([
         `the database records migrations this eventline does not have (${foreign.map((r) => r.name).join(", ")}): ` +
-          "it was made by an eventline from before the baseline schema; move its data as the README's " +
+          "it was made by an eventline from before the baseline schema; move its data as docs/operations.md's " +
           "'Upgrading a database from before the baseline' says",
       ]);
     }

@@ -54,8 +54,8 @@ async function assertTransactionIdsBehind(sql: Sql): Promise<void> {
     throw new EventlineError(
       "TRANSACTION_IDS_AHEAD",
       `events carry transaction id ${ahead.transaction_id}, which this database has not reached: the log was restored ` +
-        "from another cluster, and no reader would see those events; run the restore step in the README " +
-        "(Operations: restoring a dump) before starting any process",
+        "from another cluster, and no reader would see those events; run the restore step in docs/operations.md " +
+        "(Restoring a dump into another cluster) before starting any process",
     );
   }
 }

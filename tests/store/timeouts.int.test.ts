@@ -108,7 +108,7 @@ describe("a log restored into another cluster", () => {
         insert into eventline_events (transaction_id, event_id, stream_id, category, version, type, data, metadata)
         values ('900000000000'::xid8, ${crypto.randomUUID()}, 'old-1', 'old', 1, 'Happened', '{}', '{}')`;
       await expect(store.readAll()).rejects.toThrow("which this database has not reached");
-      // The README's restore step (Operations: restoring a dump).
+      // The restore step of docs/operations.md (Restoring a dump into another cluster).
       await restored.sql.begin(async (tx) => {
         await tx`update eventline_events set transaction_id = '1'::xid8`;
         await tx`update eventline_consumer_checkpoints set transaction_id = '1'::xid8 where transaction_id <> '0'::xid8`;
