@@ -14,7 +14,7 @@ export type CommandResult = { streamId: string; version: number; position: numbe
 export type HandleCommandOptions = {
   /** The caller's own expectation (e.g. from If-Match). When given, a conflict is never retried. */
   expectedVersion?: ExpectedVersion;
-  /** Attempts on a version conflict when the expectation is ours, not the caller's (default 5). */
+  /** Attempts on a version conflict when the expectation is ours, not the caller's (default 10): a busy stream written from several processes can make one lose several races in a row. */
   maxAttempts?: number;
   metadata?: Partial<EventMetadata>;
   /** Derives the event ids from this key, so running the same command again appends nothing. */
@@ -46,7 +46,7 @@ export async function handleCommand<C extends Command, E extends Event, S>(
     const { serialize, ...rest } = options;
     return serialize.run(streamId, () => handleCommand(store, decider, streamId, command, rest));
   }
-  const maxAttempts = options.expectedVersion === undefined ? (options.maxAttempts ?? 5) : 1;
+  const maxAttempts = options.expectedVersion === undefined ? (options.maxAttempts ?? 10) : 1;
   if (options.idempotencyKey) {
     const earlier = await store.findEvents(await idsFor(options.idempotencyKey, 32));
     const last = earlier[earlier.length - 1];
