@@ -33,7 +33,7 @@ const u = new URL(DATABASE_URL);
 u.pathname = `/${benchDb}`;
 const url = u.toString();
 const env = { DATABASE_URL: url, AMQP_URL, NOTIFY_CHANNEL: "bench_api", EVENTS_EXCHANGE: "bench.api" };
-const migrated = spawnSync(process.execPath, [join(root, "src", "main.ts"), "migrate"], {
+const migrated = spawnSync(process.execPath, [join(root, "examples", "shop", "main.ts"), "migrate"], {
   env: { ...process.env, ...env },
   stdio: "ignore",
 });

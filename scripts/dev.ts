@@ -27,7 +27,7 @@ for (const [key, value] of Object.entries(readEnvFile())) if (!process.env[key])
 // The saga pays through the stand-in provider this run starts, over HTTP, as it would through a real one.
 env.PAYMENT_PROVIDER_URL ??= `http://127.0.0.1:${env.PAYMENT_PROVIDER_PORT ?? "9467"}`;
 
-const migrate = spawnSync(process.execPath, [join(root, "src", "main.ts"), "migrate"], { env, stdio: "inherit" });
+const migrate = spawnSync(process.execPath, [join(root, "examples", "shop", "main.ts"), "migrate"], { env, stdio: "inherit" });
 if (migrate.status !== 0) {
   if (weStartedServers) run(["down"]);
   process.exit(migrate.status ?? 1);
@@ -35,7 +35,7 @@ if (migrate.status !== 0) {
 
 const children = roles.map((role) => {
   // detached: a child gets its own process group, so one Ctrl-C reaches it once, through us.
-  const child = spawn(process.execPath, [join(root, "src", "main.ts"), ...role.split(" ")], {
+  const child = spawn(process.execPath, [join(root, "examples", "shop", "main.ts"), ...role.split(" ")], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
     detached: true,

@@ -12,7 +12,7 @@ export type RunningProcess = {
   stop(signal?: "SIGTERM" | "SIGINT" | "SIGKILL"): Promise<number>;
 };
 
-/** The shop's long-running processes by name, as `bun src/main.ts` takes them. */
+/** The shop's long-running processes by name, as `bun examples/shop/main.ts` takes them. */
 export const shopProcesses: Record<string, string[]> = {
   provider: ["payment-provider"],
   api: ["api"],
@@ -21,9 +21,9 @@ export const shopProcesses: Record<string, string[]> = {
   saga: ["saga"],
 };
 
-/** Runs `bun src/main.ts <args>` with the given environment, keeping every stdout line it prints. */
+/** Runs `bun examples/shop/main.ts <args>` with the given environment, keeping every stdout line it prints. */
 export function startProcess(name: string, args: string[], env: Record<string, string | undefined>): RunningProcess {
-  const proc = Bun.spawn([process.execPath, join(root, "src", "main.ts"), ...args], {
+  const proc = Bun.spawn([process.execPath, join(root, "examples", "shop", "main.ts"), ...args], {
     env: { ...process.env, ...env },
     stdout: "pipe",
     stderr: "pipe",

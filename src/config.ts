@@ -23,14 +23,12 @@ const int = (fallback: number, min: number, max: number) =>
     String(fallback),
   );
 
-/** Fault points for the failure tests (EVENTLINE_FAULT); never set in production. */
-export const FAULTS = [
-  "relay-crash-after-confirm",
-  "relay-hold-after-confirm",
-  "consumer-hold-delivery",
-  "saga-crash-after-charge",
-  "saga-crash-after-provider",
-] as const;
+/**
+ * Fault points for the failure tests (EVENTLINE_FAULT); never set in production. `saga-crash-after:<step>`
+ * kills the saga process once that step's action has run; an app may name faults of its own.
+ */
+export const FAULTS = ["relay-crash-after-confirm", "relay-hold-after-confirm", "consumer-hold-delivery"] as const;
+const SAGA_CRASH_AFTER = /^saga-crash-after:[\w-]+$/;
 
 const ConfigSchema = v.object({
   DATABASE_URL: url(["postgres", "postgresql"]),
@@ -66,11 +64,9 @@ const ConfigSchema = v.object({
     v.pipe(v.string(), v.regex(/^[a-z_][a-z0-9_]*$/, "must be a lower-case identifier")),
     "eventline_outbox",
   ),
-  // Fault injection for the failure tests; never set in production.
-  EVENTLINE_FAULT: v.optional(v.picklist(FAULTS, "is not a known fault")),
+  // Fault injection for the failure tests; never set in production. Checked against the app's faults below.
+  EVENTLINE_FAULT: v.optional(v.string()),
   SAGA_METRICS_PORT: int(9466, 0, 65535),
-  PAYMENT_PROVIDER_URL: v.optional(url(["http", "https"])),
-  PAYMENT_PROVIDER_PORT: int(9467, 0, 65535),
   // At most half the relay's idle-in-transaction limit: its transaction waits for confirms between statements.
   RELAY_CONFIRM_TIMEOUT_MS: int(10_000, 50, 30_000),
   SAGA_LEASE_MS: int(60_000, 100, 3_600_000),
@@ -105,9 +101,8 @@ export type Config = {
     queuePrefix: string;
   };
   notifyChannel: string;
-  fault?: (typeof FAULTS)[number];
-  /** The payment provider: the saga calls `url` when set (else an in-memory stand-in); its process serves on `port`. */
-  paymentProvider: { url?: string; port: number };
+  /** The fault point to trip (EVENTLINE_FAULT): one of FAULTS, `saga-crash-after:<step>` or one the app names. */
+  fault?: string;
   sagaMetricsPort: number;
   /** How long a saga worker's claim lasts; after a crash the step waits this long to run again. */
   sagaLeaseMs: number;
@@ -118,8 +113,11 @@ export type Config = {
   horizonStallSeconds: number;
 };
 
-/** Parses the environment once. Throws ConfigError with one line per bad or missing variable. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+/**
+ * Parses the environment once. Throws ConfigError with one line per bad or missing variable. `appFaults`
+ * are the fault points the app adds to eventline's own.
+ */
+export function loadConfig(env: Record<string, string | undefined>, appFaults: readonly string[] = []): Config {
   const parsed = v.safeParse(ConfigSchema, env);
   if (!parsed.success) {
     throw new ConfigError(
@@ -133,6 +131,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   // Each lane owns a share of the partitions; a lane with none would only hold a connection.
   if (c.RELAY_LANES > c.RELAY_PARTITIONS) {
     throw new ConfigError([`RELAY_LANES must be at most RELAY_PARTITIONS (${c.RELAY_PARTITIONS})`]);
+  }
+  const fault = c.EVENTLINE_FAULT;
+  if (fault && !(FAULTS as readonly string[]).includes(fault) && !appFaults.includes(fault) && !SAGA_CRASH_AFTER.test(fault)) {
+    throw new ConfigError(["EVENTLINE_FAULT is not a known fault"]);
   }
   return {
     databaseUrl: c.DATABASE_URL,
@@ -162,8 +164,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       queuePrefix: c.QUEUE_PREFIX,
     },
     notifyChannel: c.NOTIFY_CHANNEL,
-    fault: c.EVENTLINE_FAULT,
-    paymentProvider: { url: c.PAYMENT_PROVIDER_URL, port: c.PAYMENT_PROVIDER_PORT },
+    fault,
     sagaMetricsPort: c.SAGA_METRICS_PORT,
     sagaLeaseMs: c.SAGA_LEASE_MS,
     dbPoolMax: c.DB_POOL_MAX,

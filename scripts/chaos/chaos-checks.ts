@@ -5,7 +5,7 @@
 import type { Sql } from "postgres";
 import { replayIntoCopy } from "../../src/consumers/rebuild.ts";
 import { outboxStatus } from "../../src/outbox/outbox-queries.ts";
-import type { createShop } from "../../src/shop/create-shop.ts";
+import type { createShop } from "../../examples/shop/create-shop.ts";
 import type { Sent } from "./chaos-load.ts";
 
 type Shop = ReturnType<typeof createShop>;

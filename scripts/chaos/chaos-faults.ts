@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import type { Sql } from "postgres";
 import { rebuildReadModel } from "../../src/consumers/rebuild.ts";
-import type { createShop } from "../../src/shop/create-shop.ts";
+import type { createShop } from "../../examples/shop/create-shop.ts";
 import { connect } from "../../src/store/connect.ts";
 import { oldestTransaction } from "../../src/store/horizon.ts";
 import { root } from "../infra-env.ts";

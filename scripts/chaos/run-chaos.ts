@@ -9,7 +9,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { createShop } from "../../src/shop/create-shop.ts";
+import { createShop } from "../../examples/shop/create-shop.ts";
 import { connect } from "../../src/store/connect.ts";
 import { deleteBrokerObjects } from "../broker-cleanup.ts";
 import { ensureInfraEnv, root } from "../infra-env.ts";
@@ -106,7 +106,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     RELAY_CONFIRM_TIMEOUT_MS: "1000",
     LOG_LEVEL: "warn",
   };
-  const migrate = spawnSync(process.execPath, [join(root, "src", "main.ts"), "migrate"], {
+  const migrate = spawnSync(process.execPath, [join(root, "examples", "shop", "main.ts"), "migrate"], {
     env: { ...process.env, ...env },
     stdio: "ignore",
   });

@@ -3,7 +3,7 @@ import { type RecordedEvent, streamCategory } from "../core/messages.ts";
 
 export type EventMessage = { routingKey: string; content: Buffer; options: Options.Publish };
 
-/** `<category>.<EventType>`: consumers bind patterns such as `order.*` or `#.OrderPlaced`. */
+/** `<category>.<EventType>`: consumers bind patterns such as `invoice.*` or `#.InvoiceSent`. */
 export function routingKeyOf(event: Pick<RecordedEvent, "streamId" | "type">): string {
   return `${streamCategory(event.streamId)}.${event.type}`;
 }

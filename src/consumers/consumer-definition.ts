@@ -1,5 +1,5 @@
 import type { TransactionSql } from "postgres";
-import type { RecordedEvent } from "../core/messages.ts";
+import type { Event, RecordedEvent } from "../core/messages.ts";
 
 /** What a handler gets: the transaction the inbox row commits in, and the physical names of its tables. */
 export type HandlerContext = { tx: TransactionSql; tables: Record<string, string>; event: RecordedEvent };
@@ -35,4 +35,32 @@ export function assertConsumerDefinition(def: ConsumerDefinition): void {
 /** The live physical table names: the logical names themselves. */
 export function liveTables(def: ConsumerDefinition): Record<string, string> {
   return Object.fromEntries(Object.keys(def.tables).map((t) => [t, t]));
+}
+
+/** A read model typed by the events it handles (`E`) and its table names (`T`). */
+export type ReadModelDefinition<E extends Event, T extends string> = {
+  name: string;
+  bindings: string[];
+  tables: Record<T, (table: string) => string>;
+  handlers: {
+    [K in E["type"]]?: (context: {
+      tx: TransactionSql;
+      tables: Record<T, string>;
+      event: RecordedEvent<Extract<E, { type: K }>>;
+    }) => Promise<void>;
+  };
+  handleBatch?: (context: { tx: TransactionSql; tables: Record<T, string>; events: RecordedEvent<E>[] }) => Promise<void>;
+};
+
+/**
+ * Types a read model: `defineReadModel<InvoiceEvent>()({ name, bindings, tables, handlers })`. Each handler is
+ * keyed by an event type of `E` and gets that event's data; `tables` holds exactly the names declared.
+ * A handler is trusted with the type its key names: the bindings decide which streams' events arrive.
+ */
+export function defineReadModel<E extends Event>() {
+  return <T extends string>(definition: ReadModelDefinition<E, T>): ConsumerDefinition => {
+    const def = definition as unknown as ConsumerDefinition;
+    assertConsumerDefinition(def);
+    return def;
+  };
 }

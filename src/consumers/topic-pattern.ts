@@ -15,7 +15,7 @@ export type CategoryFilter = { categories?: string[]; categoryPrefixes?: string[
 /**
  * Which categories a set of patterns can match, as a filter for reading the log: exact categories, and
  * prefixes (`a.` for every category `a.…`). A routing key is `<category>.<type>` and a category may hold
- * dots itself, so `shop.order.*` can match category `shop` or `shop.order`, and `a.#` any category that is
+ * dots itself, so `billing.invoice.*` can match category `billing` or `billing.invoice`, and `a.#` any category that is
  * `a` or starts with `a.`. No filter when a pattern's first word is a wildcard.
  */
 export function categoriesOf(patterns: string[]): CategoryFilter {

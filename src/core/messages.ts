@@ -32,7 +32,7 @@ export type NewEvent<E extends Event = Event> = E & {
   metadata?: Partial<EventMetadata>;
 };
 
-/** The category of a stream is its id's prefix before the first `-` (`order-7f3` → `order`). */
+/** The category of a stream is its id's prefix before the first `-` (`invoice-7f3` → `invoice`). */
 export function streamCategory(streamId: string): string {
   const dash = streamId.indexOf("-");
   return dash === -1 ? streamId : streamId.slice(0, dash);

@@ -17,8 +17,10 @@ export type AppDeps = {
   /** Called once per request, for metrics. */
   observe?: (method: string, status: number, seconds: number) => void;
   admin?: AdminDeps;
-  /** The application's own routes (the shop's, for example). */
+  /** The application's own routes. */
   routes?: Hono[];
+  /** The OpenAPI document's info: the app's title, version and description. */
+  openapi?: { title: string; version: string; description?: string };
 };
 
 const PROBLEM = { "content-type": "application/problem+json" };
@@ -79,13 +81,13 @@ export function createApp(deps: AppDeps): Hono {
     openAPIRouteHandler(app, {
       documentation: {
         openapi: "3.1.0",
-        info: { title: "eventline shop API", version: "0.1.0", description: "Commands append events; queries read models." },
+        info: deps.openapi ?? { title: "eventline API", version: "0.0.0" },
         components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
       },
       exclude: ["/openapi.json", "/docs"],
     }),
   );
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "eventline API" }));
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: deps.openapi?.title ?? "eventline API" }));
 
   app.notFound((c) => c.json(problem(404, `no route ${c.req.method} ${c.req.path}`), 404, PROBLEM));
   app.onError((error, c) => {

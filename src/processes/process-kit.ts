@@ -3,6 +3,8 @@ import type { Registry } from "prom-client";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { connect, type SessionTimeouts } from "../store/connect.ts";
+import type { AppDefinition } from "./define-app.ts";
+import { wireApp } from "./wire-app.ts";
 
 /**
  * A process's Postgres session limits: what the environment says, else its role's default. The API answers
@@ -25,14 +27,33 @@ export type Serve = (
   port: number,
 ) => { url: string; stop(): Promise<void> };
 
-export type ProcessContext = { config: Config; log: Logger; serve: Serve };
+// biome-ignore lint/suspicious/noExplicitAny: a process runs whichever app it is given.
+export type AnyApp = AppDefinition<any, any>;
+
+/** What every process runner gets: eventline's config, the app's own, a log, a way to serve HTTP, and the app. */
+export type ProcessContext = { config: Config; appConfig: unknown; log: Logger; serve: Serve; app: AnyApp };
+
+/** Connects a process to its databases and wires the app on them; `end()` closes the connections. */
+export function wireProcess(ctx: ProcessContext, role: string, poolMax?: number) {
+  const db = databases(ctx.config, role, poolMax, ctx.app.name);
+  const wired = wireApp(ctx.app, {
+    sql: db.sql,
+    readSql: db.readSql,
+    notifyChannel: ctx.config.notifyChannel,
+    role,
+    log: ctx.log,
+    fault: ctx.config.fault,
+    appConfig: ctx.appConfig,
+  });
+  return { ...wired, db, end: () => db.end() };
+}
 
 /** The write database (events) and, when configured apart, the read database (read models and inboxes). */
-export function databases(config: Config, name: string, max = config.dbPoolMax) {
+export function databases(config: Config, name: string, max = config.dbPoolMax, appName = "eventline") {
   const timeouts = sessionTimeouts(config, name);
   const sql = connect(config.databaseUrl, {
     max,
-    applicationName: `eventline-${name}`,
+    applicationName: `${appName}-${name}`,
     schema: config.databaseSchema,
     timeouts,
   });
@@ -41,7 +62,7 @@ export function databases(config: Config, name: string, max = config.dbPoolMax) 
       ? sql
       : connect(config.readDatabaseUrl, {
           max,
-          applicationName: `eventline-${name}-read`,
+          applicationName: `${appName}-${name}-read`,
           schema: config.databaseSchema,
           timeouts,
         });

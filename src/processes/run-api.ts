@@ -1,18 +1,17 @@
 import { withBrokerConnection } from "../broker/amqp-connection.ts";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { createApp } from "../http/create-app.ts";
-import { createShop } from "../shop/create-shop.ts";
 import { assertHorizonMoving } from "../store/horizon.ts";
 import { horizonGauge } from "./horizon-gauge.ts";
 import { createAdminDeps } from "./admin-deps.ts";
-import { databases, onShutdown, type ProcessContext } from "./process-kit.ts";
+import { onShutdown, type ProcessContext, wireProcess } from "./process-kit.ts";
 
-/** The API process: the shop's commands and queries, operations and admin routes, on HOST:PORT. */
+/** The API process: the app's routes, operations and admin routes, on HOST:PORT. */
 export async function runApi(ctx: ProcessContext): Promise<void> {
   const { config, log } = ctx;
-  const db = databases(config, "api");
-  const shop = createShop({ sql: db.sql, readSql: db.readSql, notifyChannel: config.notifyChannel });
-  await shop.ensureReadModels();
+  const wired = wireProcess(ctx, "api");
+  const { db } = wired;
+  await wired.ensureReadModels();
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   horizonGauge(registry, db.sql);
@@ -42,13 +41,14 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
       latency.observe({ method }, seconds);
     },
     log,
-    routes: [shop.routes],
+    routes: wired.routes(),
+    openapi: ctx.app.openapi ?? { title: `${ctx.app.name} API`, version: "0.0.0" },
     admin: createAdminDeps({
       token: config.adminToken,
       sql: db.sql,
       readSql: db.readSql,
-      store: shop.store,
-      readModels: shop.readModels,
+      store: wired.store,
+      readModels: wired.readModels,
       amqpUrl: config.amqpUrl,
       queuePrefix: config.consumer.queuePrefix,
       notifyChannel: config.notifyChannel,

@@ -6,11 +6,10 @@ import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from "../consume
 import { type RebuildProgress, rebuildReadModel } from "../consumers/rebuild.ts";
 import type { Logger } from "../log.ts";
 import { outboxStatus, releaseAllStreams, releaseStream } from "../outbox/outbox-queries.ts";
-import { createShop } from "../shop/create-shop.ts";
 import { connect } from "../store/connect.ts";
 import { migrate } from "../store/migrate.ts";
 import { listSagas, retrySaga } from "../sagas/saga-store.ts";
-import { databases } from "./process-kit.ts";
+import { databases, type ProcessContext, wireProcess } from "./process-kit.ts";
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
 const usage = (text: string) => {
@@ -64,29 +63,29 @@ export function progressPrinter(name: string) {
   };
 }
 
-export async function runReadModels(config: Config, [sub, name]: string[]): Promise<void> {
-  const db = databases(config, "cli", 4);
+export async function runReadModels(ctx: ProcessContext, [sub, name]: string[]): Promise<void> {
+  const wired = wireProcess(ctx, "cli", 4);
+  const { db } = wired;
   try {
-    const shop = createShop({ sql: db.sql, readSql: db.readSql, notifyChannel: config.notifyChannel });
     if (sub === "list") {
-      for (const def of shop.readModels) {
-        const lag = await consumerLag({ sql: db.readSql, store: shop.store, def, tables: liveTables(def) });
+      for (const def of wired.readModels) {
+        const lag = await consumerLag({ sql: db.readSql, store: wired.store, def, tables: liveTables(def) });
         out(`${def.name}\ttables ${Object.keys(def.tables).join(",")}\tlag ${lag.lag}\tbinds ${def.bindings.join(" ")}`);
       }
       return;
     }
-    const def = shop.readModels.find((d) => d.name === name);
+    const def = wired.readModels.find((d) => d.name === name);
     if (sub !== "rebuild" || !def)
-      return usage(`read-models list | read-models rebuild <${shop.readModels.map((d) => d.name).join("|")}>`);
+      return usage(`read-models list | read-models rebuild <${wired.readModels.map((d) => d.name).join("|")}>`);
     const result = await rebuildReadModel({
       sql: db.readSql,
-      store: shop.store,
+      store: wired.store,
       def,
       onProgress: progressPrinter(def.name),
     });
     out(`rebuilt ${def.name} from ${result.applied} events`);
   } finally {
-    await db.end();
+    await wired.end();
   }
 }
 
@@ -142,30 +141,17 @@ export async function runSagas(config: Config, [sub, arg]: string[]): Promise<vo
   }
 }
 
-export async function runStreams(config: Config, [sub, streamId]: string[]): Promise<void> {
+export async function runStreams(ctx: ProcessContext, [sub, streamId]: string[]): Promise<void> {
   if (sub !== "show" || !streamId) return usage("streams show <stream-id>");
-  const db = databases(config, "cli", 2);
+  const wired = wireProcess(ctx, "cli", 2);
   try {
-    const shop = createShop({ sql: db.sql, readSql: db.readSql, notifyChannel: config.notifyChannel });
-    const events = await shop.store.readStream(streamId);
+    const events = await wired.store.readStream(streamId);
     if (events.length === 0) {
       process.stderr.write(`stream ${streamId} has no events\n`);
       process.exitCode = 1;
     }
     for (const e of events) out(JSON.stringify(e));
   } finally {
-    await db.end();
-  }
-}
-
-export async function runForgetSubject(config: Config, [customerId]: string[]): Promise<void> {
-  if (!customerId) return usage("forget-subject <customer-id>");
-  const db = databases(config, "cli", 2);
-  try {
-    const shop = createShop({ sql: db.sql, readSql: db.readSql, notifyChannel: config.notifyChannel });
-    const result = await shop.service.forgetCustomer(customerId);
-    out(`forgot ${customerId} (stream at version ${result.version})`);
-  } finally {
-    await db.end();
+    await wired.end();
   }
 }

@@ -2,46 +2,28 @@ import { Gauge, Registry } from "prom-client";
 import { connectBroker } from "../broker/amqp-connection.ts";
 import { createConsumer } from "../consumers/consumer-runtime.ts";
 import { createSagaWorker } from "../sagas/saga-worker.ts";
-import { checkoutSaga, checkoutStarter } from "../shop/checkout-saga.ts";
-import { createShop } from "../shop/create-shop.ts";
-import type { Config } from "../config.ts";
-import type { Logger } from "../log.ts";
-import type { PaymentGateway } from "../shop/domain/payments.ts";
-import { createHttpGateway } from "../shop/payment-provider/http-payment-gateway.ts";
-import { databases, onShutdown, type ProcessContext, serveProbe } from "./process-kit.ts";
+import { sagaStarter } from "../sagas/saga-starter.ts";
+import { onShutdown, type ProcessContext, serveProbe, wireProcess } from "./process-kit.ts";
 
-/**
- * The provider over HTTP when configured. With the fault `saga-crash-after-provider`, the process dies
- * the moment the provider has answered a charge and before the answer is appended: the retried step must
- * learn the charge from the provider under the same key, not charge again.
- */
-function providerGateway(config: Config, log: Logger): PaymentGateway | undefined {
-  if (!config.paymentProvider.url) return undefined;
-  const gateway = createHttpGateway(config.paymentProvider.url);
-  if (config.fault !== "saga-crash-after-provider") return gateway;
-  return {
-    ...gateway,
-    async charge(input) {
-      const answer = await gateway.charge(input);
-      log("warn", "fault injected: crashing after the provider answered a charge, before appending it");
-      process.kill(process.pid, "SIGKILL");
-      return answer;
-    },
+/** With the fault `saga-crash-after:<step>`, the process dies once that step's action has run, before it is recorded. */
+function crashAfterStep(ctx: ProcessContext) {
+  const step = ctx.config.fault?.startsWith("saga-crash-after:") ? ctx.config.fault.slice("saga-crash-after:".length) : undefined;
+  if (!step) return undefined;
+  return (_instance: unknown, done: string) => {
+    if (done !== step) return;
+    ctx.log("warn", `fault injected: crashing after the ${step} step, before recording it`);
+    process.kill(process.pid, "SIGKILL");
   };
 }
 
-/** The saga process: starts checkouts from OrderPlaced (a consumer with its inbox) and drives them. */
+/** The saga process: starts the app's sagas from their start events (consumers with inboxes) and drives them. */
 export async function runSaga(ctx: ProcessContext): Promise<void> {
   const { config, log } = ctx;
-  const db = databases(config, "saga");
-  const shop = createShop({
-    sql: db.sql,
-    readSql: db.readSql,
-    notifyChannel: config.notifyChannel,
-    gateway: providerGateway(config, log),
-  });
+  const wired = wireProcess(ctx, "saga");
+  const { db } = wired;
+  const sagas = wired.sagas();
   const sagaChannel = `${config.notifyChannel}_sagas`;
-  const broker = connectBroker(config.amqpUrl, log, "eventline-saga");
+  const broker = connectBroker(config.amqpUrl, log, `${ctx.app.name}-saga`);
   const registry = new Registry();
   new Gauge({
     name: "eventline_sagas",
@@ -56,45 +38,43 @@ export async function runSaga(ctx: ProcessContext): Promise<void> {
     },
   });
   // Saga instances live beside the starter's inbox, so starting one commits with consuming its event.
-  const starter = createConsumer({
-    def: checkoutStarter(sagaChannel),
-    sql: db.readSql,
-    store: shop.store,
-    broker,
-    exchange: config.eventsExchange,
-    log: log.child({ consumer: "checkout" }),
-    prefetch: config.consumer.prefetch,
-    maxAttempts: config.consumer.maxAttempts,
-    queueType: config.consumer.queueType,
-    queuePrefix: config.consumer.queuePrefix,
-    inboxRetentionMs: config.consumer.inboxRetentionMs,
-  });
+  const starters = sagas
+    .filter((saga) => saga.start)
+    .map((saga) =>
+      createConsumer({
+        def: sagaStarter(saga, sagaChannel),
+        sql: db.readSql,
+        store: wired.store,
+        broker,
+        exchange: config.eventsExchange,
+        log: log.child({ consumer: saga.type }),
+        prefetch: config.consumer.prefetch,
+        maxAttempts: config.consumer.maxAttempts,
+        queueType: config.consumer.queueType,
+        queuePrefix: config.consumer.queuePrefix,
+        inboxRetentionMs: config.consumer.inboxRetentionMs,
+        prepare: wired.prepare,
+      }),
+    );
   const worker = createSagaWorker({
     sql: db.readSql,
-    sagas: [checkoutSaga(shop.service)],
+    sagas,
     log,
     notifyChannel: sagaChannel,
     leaseMs: config.sagaLeaseMs,
-    afterAction:
-      config.fault === "saga-crash-after-charge"
-        ? (_instance, step) => {
-            if (step !== "charge") return;
-            log("warn", "fault injected: crashing after the charge, before recording it");
-            process.kill(process.pid, "SIGKILL");
-          }
-        : undefined,
+    afterAction: crashAfterStep(ctx),
   });
   const probe = serveProbe(ctx, config.sagaMetricsPort, registry);
   // Registered before starting, so a stop requested during start-up is still a graceful one.
   onShutdown(log, async () => {
-    await starter.stop();
+    for (const s of starters) await s.stop();
     await worker.stop();
     await broker.close();
     await probe.stop();
-    await db.end();
+    await wired.end();
   });
-  // The worker first: instances already in the table must move on even while the starter is still
+  // The worker first: instances already in the table must move on even while the starters are still
   // catching up or waiting for the broker.
   await worker.start();
-  await starter.start();
+  for (const s of starters) await s.start();
 }

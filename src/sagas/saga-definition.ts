@@ -1,3 +1,4 @@
+import type { Event, RecordedEvent } from "../core/messages.ts";
 import type { Logger } from "../log.ts";
 
 /** What a step's action or compensation gets: its saga's data and a key that is the same on every retry. */
@@ -36,12 +37,33 @@ export type SagaStep<D> = {
   maxAttempts?: number;
 };
 
+/** The instance an event starts: its id (a redelivered event finds it and starts nothing) and its data. */
+export type SagaStart<D> = { sagaId: string; data: D };
+
 export type SagaDefinition<D> = {
   type: string;
   steps: SagaStep<D>[];
+  /**
+   * The events that start an instance, bound like a read model's: the saga process runs a consumer named
+   * after the saga's type that starts the instance in the same transaction as its inbox row.
+   */
+  start?: { bindings: string[]; on: Record<string, (event: RecordedEvent) => SagaStart<D> | undefined> };
   /** Attempts per compensation before the instance needs an operator (default 5). */
   maxCompensationAttempts?: number;
   retry?: { baseMs: number; maxMs: number };
 };
 
 export type SagaStatus = "running" | "completed" | "compensating" | "compensated" | "needs_attention";
+
+/** A saga whose starters are keyed by the event types of `E`, each given that event's own type. */
+export type TypedSagaDefinition<E extends Event, D> = Omit<SagaDefinition<D>, "start"> & {
+  start?: {
+    bindings: string[];
+    on: { [K in E["type"]]?: (event: RecordedEvent<Extract<E, { type: K }>>) => SagaStart<D> | undefined };
+  };
+};
+
+/** Types a saga's starters by the events it starts from: `defineSaga<InvoiceEvent>()<InvoiceData>({ type, steps, start })`. */
+export function defineSaga<E extends Event>() {
+  return <D>(definition: TypedSagaDefinition<E, D>): SagaDefinition<D> => definition as SagaDefinition<D>;
+}

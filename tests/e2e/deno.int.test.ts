@@ -31,7 +31,15 @@ describe("the API on Deno", () => {
   it("runs a command and a query against the same Postgres", async () => {
     const port = freePort();
     const deno = Bun.spawn(
-      [denoBinary(), "run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", join(root, "src", "deno.ts")],
+      [
+        denoBinary(),
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        "--allow-sys",
+        join(root, "examples", "shop", "deno.ts"),
+      ],
       {
         cwd: root,
         env: {

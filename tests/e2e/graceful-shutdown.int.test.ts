@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import amqp from "amqplib";
 import { queueNames } from "../../src/consumers/topology.ts";
-import { createShop } from "../../src/shop/create-shop.ts";
+import { createShop } from "../../examples/shop/create-shop.ts";
 import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";

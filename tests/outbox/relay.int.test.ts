@@ -199,7 +199,7 @@ describe("the outbox relay", () => {
     };
     const streamId = `clock-${crypto.randomUUID()}`;
     const [event] = (await store.appendToStream(streamId, [{ type: "Ticked", data: {} }])).events;
-    const crashing = Bun.spawn([process.execPath, "src/main.ts", "relay"], {
+    const crashing = Bun.spawn([process.execPath, "examples/shop/main.ts", "relay"], {
       env: { ...env, EVENTLINE_FAULT: "relay-crash-after-confirm" },
       stdout: "ignore",
       stderr: "inherit",
@@ -208,7 +208,7 @@ describe("the outbox relay", () => {
     expect(crashing.signalCode).toBe("SIGKILL");
     await collector.until(() => collector.received.some((m) => m.messageId === event?.eventId));
     expect(await depth(streamId)).toBe(1);
-    const healthy = Bun.spawn([process.execPath, "src/main.ts", "relay"], { env, stdout: "ignore", stderr: "inherit" });
+    const healthy = Bun.spawn([process.execPath, "examples/shop/main.ts", "relay"], { env, stdout: "ignore", stderr: "inherit" });
     try {
       await collector.until(() => collector.received.filter((m) => m.messageId === event?.eventId).length === 2);
       const deadline = Date.now() + 5_000;

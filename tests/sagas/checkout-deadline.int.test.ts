@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { findSaga } from "../../src/sagas/saga-store.ts";
-import { checkoutSagaId } from "../../src/shop/checkout-saga.ts";
-import { paymentStream } from "../../src/shop/domain/payments.ts";
+import { checkoutSagaId } from "../../examples/shop/checkout-saga.ts";
+import { paymentStream } from "../../examples/shop/domain/payments.ts";
 import { createShopHarness } from "../support/shop-harness.ts";
 
 let h: Awaited<ReturnType<typeof createShopHarness>>;

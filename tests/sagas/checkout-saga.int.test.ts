@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { checkoutSagaId } from "../../src/shop/checkout-saga.ts";
+import { checkoutSagaId } from "../../examples/shop/checkout-saga.ts";
 import { findSaga } from "../../src/sagas/saga-store.ts";
 import { ADMIN_TOKEN, createShopHarness } from "../support/shop-harness.ts";
 

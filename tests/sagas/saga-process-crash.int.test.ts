@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { findSaga } from "../../src/sagas/saga-store.ts";
-import { checkoutSagaId } from "../../src/shop/checkout-saga.ts";
+import { checkoutSagaId } from "../../examples/shop/checkout-saga.ts";
 import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl } from "../support/amqp.ts";
 import { createShopHarness } from "../support/shop-harness.ts";
@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 function sagaProcess(fault?: string) {
-  return Bun.spawn([process.execPath, "src/main.ts", "saga"], {
+  return Bun.spawn([process.execPath, "examples/shop/main.ts", "saga"], {
     env: {
       ...process.env,
       DATABASE_SCHEMA: h.db.schema,
@@ -46,7 +46,7 @@ describe("the saga process", () => {
     const orderId = (await h.call("POST", "/orders", { customerId })).body.orderId as string;
     await h.call("POST", `/orders/${orderId}/items`, { sku, quantity: 2 });
 
-    const crashing = sagaProcess("saga-crash-after-charge");
+    const crashing = sagaProcess("saga-crash-after:charge");
     await h.call("POST", `/orders/${orderId}/place`, { paymentToken: "tok_ok" });
     await crashing.exited;
     expect(crashing.signalCode).toBe("SIGKILL");

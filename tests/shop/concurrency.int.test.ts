@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { loadState } from "../../src/core/load-state.ts";
-import { available, inventory, inventoryStream } from "../../src/shop/domain/inventory.ts";
-import { orderStream, orders } from "../../src/shop/domain/orders.ts";
-import { createShopService } from "../../src/shop/shop-service.ts";
+import { available, inventory, inventoryStream } from "../../examples/shop/domain/inventory.ts";
+import { orderStream, orders } from "../../examples/shop/domain/orders.ts";
+import { createShopService } from "../../examples/shop/shop-service.ts";
 import { connect } from "../../src/store/connect.ts";
 import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
 import { createShopHarness } from "../support/shop-harness.ts";

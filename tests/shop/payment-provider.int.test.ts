@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { createHttpGateway } from "../../src/shop/payment-provider/http-payment-gateway.ts";
-import { createPaymentProvider, ensureProviderTables, providerRecordOf } from "../../src/shop/payment-provider/provider-app.ts";
+import { createHttpGateway } from "../../examples/shop/payment-provider/http-payment-gateway.ts";
+import {
+  createPaymentProvider,
+  ensureProviderTables,
+  providerRecordOf,
+} from "../../examples/shop/payment-provider/provider-app.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
 
 let db: TestDatabase;

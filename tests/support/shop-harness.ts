@@ -4,10 +4,10 @@ import { createConsumer } from "../../src/consumers/consumer-runtime.ts";
 import { createApp } from "../../src/http/create-app.ts";
 import { createLogger } from "../../src/log.ts";
 import { createRelay } from "../../src/outbox/relay.ts";
-import { createFakeGateway } from "../../src/shop/domain/payments.ts";
-import { createShop } from "../../src/shop/create-shop.ts";
-import { checkoutSaga, checkoutStarter } from "../../src/shop/checkout-saga.ts";
+import { createFakeGateway } from "../../examples/shop/domain/payments.ts";
+import { createShop } from "../../examples/shop/create-shop.ts";
 import { createSagaWorker } from "../../src/sagas/saga-worker.ts";
+import { sagaStarter } from "../../src/sagas/saga-starter.ts";
 import { createAdminDeps } from "../../src/processes/admin-deps.ts";
 import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl } from "./amqp.ts";
@@ -27,7 +27,7 @@ export async function createShopHarness(options: { pipeline?: boolean; saga?: bo
   const queuePrefix = `test.${tag}`;
   const log = createLogger({ role: "test" }, "error");
   const gateway = createFakeGateway();
-  const shop = createShop({ sql: db.sql, notifyChannel, gateway });
+  const shop = createShop({ sql: db.sql, notifyChannel, gateway, stepDeadlineMs: options.stepDeadlineMs });
   await shop.ensureReadModels();
   // The admin routes on the real components, wired as the API process wires them.
   const admin = createAdminDeps({
@@ -41,7 +41,7 @@ export async function createShopHarness(options: { pipeline?: boolean; saga?: bo
     notifyChannel,
     log,
   });
-  const app = createApp({ ready: async () => {}, routes: [shop.routes], admin });
+  const app = createApp({ ready: async () => {}, routes: shop.routes(), admin });
   const broker = options.pipeline ? connectBroker(amqpUrl(), log, `test-shop-${tag}`) : undefined;
   const relay = broker
     ? createRelay({
@@ -57,7 +57,8 @@ export async function createShopHarness(options: { pipeline?: boolean; saga?: bo
       })
     : undefined;
   const sagaChannel = `${notifyChannel}_sagas`;
-  const defs = [...(broker ? shop.readModels : []), ...(broker && options.saga ? [checkoutStarter(sagaChannel)] : [])];
+  const sagas = options.saga ? shop.sagas() : [];
+  const defs = [...(broker ? shop.readModels : []), ...(broker ? sagas.map((saga) => sagaStarter(saga, sagaChannel)) : [])];
   const consumers = broker
     ? defs.map((def) =>
         createConsumer({ def, sql: db.sql, store: shop.store, broker, exchange, log, queuePrefix, prepare: shop.prepare }),
@@ -66,7 +67,7 @@ export async function createShopHarness(options: { pipeline?: boolean; saga?: bo
   const sagaWorker = options.saga
     ? createSagaWorker({
         sql: db.sql,
-        sagas: [checkoutSaga(shop.service, { stepDeadlineMs: options.stepDeadlineMs })],
+        sagas,
         log,
         notifyChannel: sagaChannel,
         pollMs: 100,

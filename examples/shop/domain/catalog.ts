@@ -1,5 +1,5 @@
-import type { Decider } from "../../core/decider.ts";
-import { DomainError, NotFoundError } from "../../core/errors.ts";
+import type { Decider } from "eventline";
+import { DomainError, NotFoundError } from "eventline";
 
 export type CatalogCommand =
   | { type: "AddProduct"; data: { productId: string; sku: string; name: string; price: number } }

@@ -1,6 +1,6 @@
-import type { Decider } from "../../core/decider.ts";
-import { DomainError, NotFoundError } from "../../core/errors.ts";
-import type { PersonalDataPolicy } from "../../core/personal-data.ts";
+import type { Decider } from "eventline";
+import { DomainError, NotFoundError } from "eventline";
+import type { PersonalDataPolicy } from "eventline";
 
 export type CustomerCommand =
   | { type: "RegisterCustomer"; data: { customerId: string; name: string; email: string } }

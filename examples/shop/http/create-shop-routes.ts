@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { Sql } from "postgres";
-import type { EventStore } from "../../core/event-store.ts";
-import type { AppliedCheck } from "../../http/freshness.ts";
+import type { EventStore } from "eventline";
+import type { AppliedCheck } from "eventline/hono";
 import type { ShopService } from "../shop-service.ts";
 import { createShopCommandRoutes } from "./shop-command-routes.ts";
 import { createShopQueryRoutes } from "./shop-query-routes.ts";

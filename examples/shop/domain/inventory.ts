@@ -1,5 +1,5 @@
-import type { Decider } from "../../core/decider.ts";
-import { DomainError } from "../../core/errors.ts";
+import type { Decider } from "eventline";
+import { DomainError } from "eventline";
 
 export type InventoryCommand =
   | { type: "ReceiveStock"; data: { sku: string; quantity: number } }

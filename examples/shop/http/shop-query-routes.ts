@@ -1,10 +1,10 @@
 import { Hono } from "hono";
 import type { Sql } from "postgres";
-import { NotFoundError, ValidationError } from "../../core/errors.ts";
-import type { EventStore } from "../../core/event-store.ts";
-import { loadState } from "../../core/load-state.ts";
-import { type AppliedCheck, awaitFreshness } from "../../http/freshness.ts";
-import { queryOf } from "../../http/validate.ts";
+import { NotFoundError, ValidationError } from "eventline";
+import type { EventStore } from "eventline";
+import { loadState } from "eventline";
+import { type AppliedCheck, awaitFreshness } from "eventline/hono";
+import { queryOf } from "eventline/hono";
 import { orderStream, orders } from "../domain/orders.ts";
 import { idOr404 } from "./shop-command-routes.ts";
 import { queryDoc } from "./route-docs.ts";

@@ -1,5 +1,5 @@
-import type { Decider } from "../../core/decider.ts";
-import { DomainError, NotFoundError } from "../../core/errors.ts";
+import type { Decider } from "eventline";
+import { DomainError, NotFoundError } from "eventline";
 
 export type OrderItem = { sku: string; quantity: number; unitPrice: number };
 export type OrderStatus = "DRAFT" | "PLACED" | "CONFIRMED" | "CANCELLED" | "SHIPPED";

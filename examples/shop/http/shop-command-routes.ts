@@ -1,9 +1,9 @@
 import { Hono } from "hono";
-import { NotFoundError } from "../../core/errors.ts";
-import type { EventStore } from "../../core/event-store.ts";
-import { uuidV7 } from "../../core/uuid-v7.ts";
-import { runCommand } from "../../http/run-command.ts";
-import { jsonOf } from "../../http/validate.ts";
+import { NotFoundError } from "eventline";
+import type { EventStore } from "eventline";
+import { uuidV7 } from "eventline";
+import { runCommand } from "eventline/hono";
+import { jsonOf } from "eventline/hono";
 import type { ShopService } from "../shop-service.ts";
 import { commandDoc } from "./route-docs.ts";
 import {

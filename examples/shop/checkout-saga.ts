@@ -1,8 +1,5 @@
-import type { ConsumerDefinition } from "../consumers/consumer-definition.ts";
-import { DomainError } from "../core/errors.ts";
-import type { SagaDefinition } from "../sagas/saga-definition.ts";
-import { startSaga } from "../sagas/saga-store.ts";
-import type { OrderItem } from "./domain/orders.ts";
+import { DomainError, defineSaga, type SagaDefinition } from "eventline";
+import type { OrderEvent, OrderItem } from "./domain/orders.ts";
 import type { ShopService } from "./shop-service.ts";
 
 export type CheckoutData = {
@@ -26,13 +23,34 @@ export const checkoutSagaId = (orderId: string) => `checkout-${orderId}`;
 /**
  * OrderPlaced → charge → reserve stock → confirm → notify. A declined payment cancels the order; missing
  * stock refunds, then cancels (compensations run last-first). Every command carries the saga's
- * idempotency key, so a step retried after a crash cannot charge or reserve twice.
+ * idempotency key, so a step retried after a crash cannot charge or reserve twice. Each OrderPlaced starts
+ * one, in the same transaction as the starter's inbox row.
  */
 export function checkoutSaga(shop: ShopService, options: { stepDeadlineMs?: number } = {}): SagaDefinition<CheckoutData> {
   const deadlineMs = options.stepDeadlineMs;
-  return {
+  return defineSaga<OrderEvent>()<CheckoutData>({
     type: "checkout",
     retry: { baseMs: 100, maxMs: 10_000 },
+    start: {
+      bindings: ["order.#"],
+      on: {
+        OrderPlaced: (event) => ({
+          sagaId: checkoutSagaId(event.data.orderId),
+          data: {
+            orderId: event.data.orderId,
+            customerId: event.data.customerId,
+            items: event.data.items,
+            total: event.data.total,
+            paymentToken: event.data.paymentToken,
+            trace: {
+              correlationId: event.metadata.correlationId,
+              causationId: event.eventId,
+              traceparent: event.metadata.traceparent,
+            },
+          },
+        }),
+      },
+    },
     steps: [
       {
         // The order was placed before the saga began; undoing it means cancelling it.
@@ -94,39 +112,5 @@ export function checkoutSaga(shop: ShopService, options: { stepDeadlineMs?: numb
         },
       },
     ],
-  };
-}
-
-/** The consumer that starts a checkout per OrderPlaced, in the same transaction as its inbox row. */
-export function checkoutStarter(notifyChannel: string): ConsumerDefinition {
-  return {
-    name: "checkout",
-    bindings: ["order.#"],
-    tables: {},
-    handlers: {
-      OrderPlaced: async ({ tx, event }) => {
-        const d = event.data as CheckoutData;
-        await startSaga(
-          tx,
-          {
-            sagaId: checkoutSagaId(d.orderId),
-            sagaType: "checkout",
-            data: {
-              orderId: d.orderId,
-              customerId: d.customerId,
-              items: d.items,
-              total: d.total,
-              paymentToken: d.paymentToken,
-              trace: {
-                correlationId: event.metadata.correlationId,
-                causationId: event.eventId,
-                traceparent: event.metadata.traceparent,
-              },
-            } satisfies CheckoutData,
-          },
-          notifyChannel,
-        );
-      },
-    },
-  };
+  });
 }

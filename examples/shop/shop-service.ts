@@ -1,8 +1,8 @@
-import { ConcurrencyError, DomainError, NotFoundError } from "../core/errors.ts";
-import type { EventStore } from "../core/event-store.ts";
-import { type CommandResult, type HandleCommandOptions, handleCommand } from "../core/handle-command.ts";
-import { createKeyedMutex } from "../core/keyed-mutex.ts";
-import { loadState } from "../core/load-state.ts";
+import { ConcurrencyError, DomainError, NotFoundError } from "eventline";
+import type { EventStore } from "eventline";
+import { type CommandResult, type HandleCommandOptions, handleCommand } from "eventline";
+import { createKeyedMutex } from "eventline";
+import { loadState } from "eventline";
 import { type Product, catalog, productStream, skuStream } from "./domain/catalog.ts";
 import { customerStream, customers } from "./domain/customers.ts";
 import { inventory, inventoryStream } from "./domain/inventory.ts";

@@ -1,0 +1,112 @@
+import { type Config, loadConfig } from "../config.ts";
+import { ConfigError } from "../core/errors.ts";
+import { createLogger } from "../log.ts";
+import { binOf, commandsOf, usageText } from "./commands.ts";
+import { installCrashGuard } from "./crash-guard.ts";
+import type { AppDefinition } from "./define-app.ts";
+import { isShuttingDown, type ProcessContext, type Serve, wireProcess } from "./process-kit.ts";
+import { runApi } from "./run-api.ts";
+import { runDeadLetters, runMigrate, runOutbox, runReadModels, runSagas, runStreams } from "./run-cli.ts";
+import { runConsumers } from "./run-consumers.ts";
+import { runRelay } from "./run-relay.ts";
+import { runSaga } from "./run-saga.ts";
+
+type Handler = (req: Request) => Response | Promise<Response>;
+type Runtimes = {
+  Bun?: { serve(o: { hostname: string; port: number; fetch: Handler }): { url: URL; stop(): Promise<void> } };
+  Deno?: {
+    serve(
+      options: { hostname: string; port: number; onListen?: () => void },
+      handler: Handler,
+    ): { addr: { hostname: string; port: number }; shutdown(): Promise<void> };
+  };
+};
+
+/** Bun's server under Bun, Deno's under Deno: the only place that knows either. */
+export const serveHttp: Serve = (fetch, host, port) => {
+  const { Bun: bun, Deno: deno } = globalThis as Runtimes;
+  if (bun) {
+    const server = bun.serve({ hostname: host, port, fetch });
+    return { url: server.url.href, stop: () => server.stop() };
+  }
+  if (deno) {
+    const server = deno.serve({ hostname: host, port, onListen: () => {} }, fetch);
+    return { url: `http://${server.addr.hostname}:${server.addr.port}/`, stop: () => server.shutdown() };
+  }
+  throw new Error("eventline serves HTTP on Bun or Deno");
+};
+
+function loadOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const p of error.problems) process.stderr.write(`config: ${p}\n`);
+    process.exit(1);
+  }
+}
+
+async function dispatch<C, S>(app: AppDefinition<C, S>, argv: string[], serve: Serve): Promise<void> {
+  const [command, ...args] = argv;
+  if (!command || command === "--help" || command === "-h") {
+    process.stdout.write(usageText(app));
+    return;
+  }
+  const known = commandsOf(app)[command];
+  if (!known) {
+    process.stderr.write(`unknown command ${command}\n${usageText(app)}`);
+    process.exit(2);
+  }
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(`usage: ${binOf(app)} ${known.usage}\n\n${known.summary}\n`);
+    return;
+  }
+  const config: Config = loadOrExit(() => loadConfig(process.env, app.faults));
+  const appConfig = loadOrExit(() => (app.config ? app.config(process.env) : (undefined as C)));
+  const role = command === "consumer" ? `consumer:${args[0]}` : command;
+  const log = createLogger({ app: app.name, role, pid: process.pid }, config.logLevel);
+  installCrashGuard(log);
+  const ctx: ProcessContext = { config, appConfig, log, serve, app };
+  const own = app.commands?.[command];
+  if (own) {
+    return own.run(
+      { config, appConfig, log, serve, wire: (r = "cli", poolMax = 2) => wireProcess(ctx, r, poolMax) as never },
+      args,
+    );
+  }
+  switch (command) {
+    case "migrate":
+      return runMigrate(config, log);
+    case "api":
+      return runApi(ctx);
+    case "relay":
+      return runRelay(ctx);
+    case "consumer":
+      return runConsumers(ctx, args[0]);
+    case "saga":
+      return runSaga(ctx);
+    case "sagas":
+      return runSagas(config, args);
+    case "outbox":
+      return runOutbox(config, args);
+    case "read-models":
+      return runReadModels(ctx, args);
+    case "dead-letters":
+      return runDeadLetters(config, args);
+    case "streams":
+      return runStreams(ctx, args);
+  }
+}
+
+/**
+ * Runs one command of an app: `api`, `relay`, `consumer <name>`, `saga`, `migrate`, the operations
+ * commands, or one of the app's own. An app's entry file is `runApp(app)`; the command comes from argv.
+ */
+export async function runApp<C, S>(app: AppDefinition<C, S>, options: { argv?: string[]; serve?: Serve } = {}): Promise<void> {
+  try {
+    await dispatch(app, options.argv ?? process.argv.slice(2), options.serve ?? serveHttp);
+  } catch (error) {
+    // A start-up cut short by a requested stop may fail on the closed connections; the stop exits 0 itself.
+    if (!isShuttingDown()) throw error;
+  }
+}

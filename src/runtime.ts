@@ -1,0 +1,14 @@
+/** `eventline/runtime`: configuration, the process runners and the CLI, for Bun (and the API on Deno). */
+
+/** Runs one command of an app (`api`, `relay`, `consumer <name>`, `saga`, `migrate`, the CLI) from argv. */
+export { runApp, serveHttp } from "./processes/run-app.ts";
+/** Wires an app on given connections: the store, services, routes and sagas, as every process does. */
+export { wireApp, type WiredApp, type WireOptions } from "./processes/wire-app.ts";
+/** eventline's settings from the environment (DATABASE_URL, AMQP_URL, ...); ConfigError lists what is wrong. */
+export { loadConfig, FAULTS, type Config } from "./config.ts";
+/** JSON-lines logging. */
+export { createLogger, type Level } from "./log.ts";
+/** A process's databases, its graceful stop, its probe port. */
+export { databases, onShutdown, serveProbe, type ProcessContext, type Serve } from "./processes/process-kit.ts";
+/** The admin routes' dependencies on the real components. */
+export { createAdminDeps, type AdminWiring } from "./processes/admin-deps.ts";
