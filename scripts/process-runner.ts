@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
 
@@ -21,9 +21,18 @@ export const shopProcesses: Record<string, string[]> = {
   saga: ["saga"],
 };
 
-/** Runs `bun examples/shop/main.ts <args>` with the given environment, keeping every stdout line it prints. */
-export function startProcess(name: string, args: string[], env: Record<string, string | undefined>): RunningProcess {
-  const proc = Bun.spawn([process.execPath, join(root, "examples", "shop", "main.ts"), ...args], {
+/**
+ * Runs `bun <entry> <args>` (the shop's entry file unless another is given) with the given environment,
+ * keeping every line it prints.
+ */
+export function startProcess(
+  name: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  entry = join(root, "examples", "shop", "main.ts"),
+): RunningProcess {
+  const proc = Bun.spawn([process.execPath, entry, ...args], {
+    cwd: dirname(entry),
     env: { ...process.env, ...env },
     stdout: "pipe",
     stderr: "pipe",

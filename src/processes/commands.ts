@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import type { AnyApp } from "./process-kit.ts";
 
 export type CommandHelp = { usage: string; summary: string };
@@ -47,8 +48,8 @@ export function commandsOf(app: AnyApp): Record<string, CommandHelp> {
   return { ...own, ...theirs };
 }
 
-/** How users run the app's entry file, for usage lines. */
-export const binOf = (app: AnyApp) => app.bin ?? `bun ${app.name}.ts`;
+/** How users run the app's entry file, for usage lines: the app's `bin`, else the entry file as started. */
+export const binOf = (app: AnyApp) => app.bin ?? `bun ${basename(process.argv[1] ?? `${app.name}.ts`)}`;
 
 export function usageText(app: AnyApp): string {
   const commands = commandsOf(app);

@@ -55,7 +55,7 @@ export type AppCommand<C, S> = {
 export type AppDefinition<C = undefined, S = undefined> = {
   /** A lower-case name: in usage texts, log lines and Postgres application names. */
   name: string;
-  /** The command users type to run this app's entry file, for usage texts (default `bun <name>.ts`). */
+  /** The command users type to run this app's entry file, for usage texts (default: `bun <entry file>`). */
   bin?: string;
   openapi?: { title: string; version: string; description?: string };
   /** Parses the app's own settings from the environment; throw a ConfigError to refuse them. */

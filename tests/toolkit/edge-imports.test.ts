@@ -3,14 +3,14 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 const root = join(import.meta.dirname, "..", "..");
-const exportsMap = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).exports as Record<string, string>;
+const exportsMap = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).exports as Record<string, { bun: string }>;
 
 /** The file a specifier names inside this project: a relative path, or one of eventline's entry points. */
 function resolveInProject(from: string, spec: string): string | undefined {
   if (spec.startsWith(".")) return resolve(dirname(from), spec);
   if (spec === "eventline" || spec.startsWith("eventline/")) {
     const target = exportsMap[spec === "eventline" ? "." : `./${spec.slice("eventline/".length)}`];
-    return target ? join(root, target) : undefined;
+    return target ? join(root, target.bun) : undefined;
   }
   return undefined;
 }

@@ -30,6 +30,10 @@ const packageOf = (spec: string) =>
 const publicEntries = Object.keys(pkg.exports)
   .filter((k) => k !== "./package.json")
   .map((k) => (k === "." ? "eventline" : `eventline/${k.slice(2)}`));
+/** The TypeScript file of each entry point, as Bun loads it. */
+const sourceEntries = Object.values(pkg.exports as unknown as Record<string, string | { bun: string }>)
+  .filter((t) => typeof t === "object")
+  .map((t) => (t as { bun: string }).bun);
 const toolkit = filesUnder(join(root, "src"));
 const example = filesUnder(join(root, "examples"));
 
@@ -43,11 +47,27 @@ describe("the public API", () => {
       "eventline/runtime",
       "eventline/testing",
     ]);
-    for (const target of Object.values(pkg.exports)) expect(statSync(join(root, target)).isFile()).toBe(true);
+    for (const target of sourceEntries) expect(statSync(join(root, target)).isFile()).toBe(true);
+  });
+
+  it("resolves each entry point to src/ under Bun, to the built dist/ elsewhere, and to src/ for Deno in this repository", () => {
+    const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8")).imports as Record<string, string>;
+    for (const [key, target] of Object.entries(pkg.exports)) {
+      if (key === "./package.json") continue;
+      const conditions = target as unknown as Record<string, string>;
+      const source = conditions.bun as string;
+      expect(source).toMatch(/^\.\/src\/[a-z]+\.ts$/);
+      expect(conditions).toEqual({
+        bun: source,
+        types: source.replace("./src/", "./dist/").replace(/\.ts$/, ".d.ts"),
+        default: source.replace("./src/", "./dist/").replace(/\.ts$/, ".js"),
+      });
+      expect(deno[key === "." ? "eventline" : `eventline/${key.slice(2)}`]).toBe(source);
+    }
   });
 
   it("documents every export of every entry file in a sentence", () => {
-    for (const target of Object.values(pkg.exports).filter((t) => t.endsWith(".ts"))) {
+    for (const target of sourceEntries) {
       const lines = readFileSync(join(root, target), "utf8").split("\n");
       lines.forEach((line, i) => {
         if (!/^export /.test(line)) return;
@@ -101,7 +121,7 @@ describe("the example shop (examples/shop)", () => {
             ? relative(join(root, "examples"), resolve(dirname(file), spec)).startsWith("..")
             : packageOf(spec) === "eventline"
               ? !publicEntries.includes(spec)
-              : !(packageOf(spec) in pkg.dependencies),
+              : !spec.startsWith("bun:") && !(packageOf(spec) in pkg.dependencies),
         )
         .map((spec) => `${relative(root, file)} → ${spec}`),
     );
