@@ -40,8 +40,8 @@ export {
   PreconditionFailedError,
   ValidationError,
 } from "./core/errors.ts";
-/** Upgrades stored events of an older schema version as they are read. */
-export type { Upcaster, Upcasters } from "./core/upcasters.ts";
+/** Upgrades stored events of an older schema version as they are read; new events get the newest version. */
+export { Upcasters, type Upcaster } from "./core/upcasters.ts";
 /** Which fields of which events are personal data, sealed per subject and forgotten by deleting a key. */
 export { REDACTED, type KeyStore, type PersonalDataPolicy, type PersonalDataRule } from "./core/personal-data.ts";
 /** Time-ordered UUIDs for ids users make up front. */

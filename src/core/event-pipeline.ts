@@ -41,8 +41,16 @@ function assertStorableText(what: string, text: string): void {
   if (why) throw new TypeError(`cannot store ${what}: it ${why}`);
 }
 
-/** What both stores do before writing: ids, default metadata, and sealing of personal fields. */
-export async function prepareEvents(request: AppendRequest, personalData?: PersonalData): Promise<PreparedEvent[]> {
+/**
+ * What both stores do before writing: ids, default metadata, schema versions, and sealing of personal
+ * fields. An event given no schema version is in the shape the code writes today: the newest one the
+ * upcasters lead to, so reading it back upcasts nothing.
+ */
+export async function prepareEvents(
+  request: AppendRequest,
+  personalData?: PersonalData,
+  upcasters?: Upcasters,
+): Promise<PreparedEvent[]> {
   const fallbackId = crypto.randomUUID();
   const prepared: PreparedEvent[] = [];
   for (const event of request.events) {
@@ -59,7 +67,7 @@ export async function prepareEvents(request: AppendRequest, personalData?: Perso
     prepared.push({
       eventId,
       type: event.type,
-      schemaVersion: event.schemaVersion ?? 1,
+      schemaVersion: event.schemaVersion ?? upcasters?.latestVersion(event.type) ?? 1,
       data: sealed.data,
       dataJson: sealed.data === event.data ? plainJson : storableJson(`the data of ${event.type}`, sealed.data),
       metadata,

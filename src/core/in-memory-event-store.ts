@@ -63,7 +63,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
   const store: EventStore = {
     async append(requests, appendOptions = {}) {
       for (const r of requests) assertAppendRequest(r);
-      const prepared = await Promise.all(requests.map((r) => prepareEvents(r, personalData)));
+      const prepared = await Promise.all(requests.map((r) => prepareEvents(r, personalData, options.upcasters)));
       // Everything below is synchronous, so the append is atomic with respect to other callers.
       const results: (AppendResult | undefined)[] = [];
       for (const [i, r] of requests.entries()) {

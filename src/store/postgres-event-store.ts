@@ -140,7 +140,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
           if (e.eventId !== undefined && !UUID.test(e.eventId)) throw new TypeError(`eventId ${e.eventId} is not a UUID`);
         }
       }
-      const prepared = await Promise.all(requests.map((r) => prepareEvents(r, personalData)));
+      const prepared = await Promise.all(requests.map((r) => prepareEvents(r, personalData, upcasters)));
       const ids = prepared.flat().map((p) => p.eventId);
       if (ids.length > 1 && new Set(ids).size !== ids.length) throw new TypeError("an event id appears twice in one append");
       // An idempotent answer or a forget belongs in the events' own transaction; the rest share one with

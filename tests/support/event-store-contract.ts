@@ -283,7 +283,7 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
       ]);
       const upcasting = await factory.create({ upcasters });
       const s = stream();
-      await upcasting.appendToStream(s, [added(4), { ...added(5), schemaVersion: 2 }]);
+      await upcasting.appendToStream(s, [{ ...added(4), schemaVersion: 1 }, { ...added(5), schemaVersion: 2 }]);
       const events = await upcasting.readStream(s);
       expect(events.map((e) => [e.schemaVersion, e.data])).toEqual([
         [3, { amount: 4, currency: "EUR", note: "v3" }],
@@ -291,6 +291,19 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
       ]);
       const all = await upcasting.readAll({ categories: ["counter"], batchSize: 100_000 });
       expect(all.events.find((x) => x.streamId === s)?.schemaVersion).toBe(3);
+    });
+
+    it("stamps an event written without a schema version with the newest its upcasters know, so it is never upcast", async () => {
+      const upcasting = await factory.create({
+        upcasters: new Upcasters([{ type: "Added", fromVersion: 1, upcast: (d) => ({ ...(d as object), currency: "EUR" }) }]),
+      });
+      const s = stream();
+      await upcasting.appendToStream(s, [{ type: "Added", data: { amount: 6, currency: "USD" } }, added(7)]);
+      const events = await upcasting.readStream(s);
+      expect(events.map((e) => [e.type, e.schemaVersion, e.data])).toEqual([
+        ["Added", 2, { amount: 6, currency: "USD" }],
+        ["Added", 2, { amount: 7 }],
+      ]);
     });
 
     it("records an idempotency key's answer with the events, and refuses the key a second time writing nothing", async () => {
