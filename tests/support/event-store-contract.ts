@@ -283,7 +283,10 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
       ]);
       const upcasting = await factory.create({ upcasters });
       const s = stream();
-      await upcasting.appendToStream(s, [{ ...added(4), schemaVersion: 1 }, { ...added(5), schemaVersion: 2 }]);
+      await upcasting.appendToStream(s, [
+        { ...added(4), schemaVersion: 1 },
+        { ...added(5), schemaVersion: 2 },
+      ]);
       const events = await upcasting.readStream(s);
       expect(events.map((e) => [e.schemaVersion, e.data])).toEqual([
         [3, { amount: 4, currency: "EUR", note: "v3" }],
