@@ -16,6 +16,25 @@ async function freshly(path: string, position: unknown) {
 }
 
 describe("the shop, end to end through the relay and the consumers", () => {
+  it("charges and shows units added after a price change at the price they were added at", async () => {
+    const sku = `MUG-${crypto.randomUUID().slice(0, 8)}`;
+    const productId = (await h.call("POST", "/products", { sku, name: "Mug", price: 1000 })).body.productId as string;
+    const customerId = (await h.call("POST", "/customers", { name: "Ada", email: "ada@example.com" })).body.customerId as string;
+    const orderId = (await h.call("POST", "/orders", { customerId })).body.orderId as string;
+    expect((await h.call("POST", `/orders/${orderId}/items`, { sku, quantity: 1 })).status).toBe(200);
+    expect((await h.call("POST", `/products/${productId}/price`, { price: 1200 })).status).toBe(200);
+    const again = await h.call("POST", `/orders/${orderId}/items`, { sku, quantity: 2 });
+    const items = [
+      { sku, quantity: 1, unitPrice: 1000 },
+      { sku, quantity: 2, unitPrice: 1200 },
+    ];
+    expect((await freshly(`/orders/${orderId}`, again.body.position)).body).toMatchObject({ items, total: 3400 });
+    const placed = await h.call("POST", `/orders/${orderId}/place`, { paymentToken: "tok_visa" });
+    expect(placed.status).toBe(200);
+    const events = await h.shop.store.readStream(`order-${orderId}`);
+    expect(events.find((e) => e.type === "OrderPlaced")?.data).toMatchObject({ items, total: 3400 });
+  });
+
   it("shows a seller's new price in the catalog read model once the event went through the relay", async () => {
     const added = await h.call("POST", "/products", {
       sku: `TEA-${crypto.randomUUID().slice(0, 6)}`,

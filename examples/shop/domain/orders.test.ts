@@ -100,6 +100,27 @@ describe("orders decider", () => {
   });
 
   describe("PlaceOrder", () => {
+    it("charges each unit at the price it was added at, when a sku is added again after a price change", () => {
+      deciderSpec(orders)
+        .given([created, { ...mugAdded, data: { ...mugAdded.data, quantity: 1, unitPrice: 1000 } }, mugAdded])
+        .when({ type: "PlaceOrder", data: { orderId: "o1", paymentToken: "tok-1" } })
+        .thenEmits([
+          {
+            type: "OrderPlaced",
+            data: {
+              orderId: "o1",
+              customerId: "c1",
+              items: [
+                { sku: "MUG-1", quantity: 1, unitPrice: 1000 },
+                { sku: "MUG-1", quantity: 2, unitPrice: 1200 },
+              ],
+              total: 3400,
+              paymentToken: "tok-1",
+            },
+          },
+        ]);
+    });
+
     it("places a draft order with its items, their total and the payment token", () => {
       deciderSpec(orders)
         .given([created, mugAdded, teaAdded])

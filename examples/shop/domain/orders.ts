@@ -31,6 +31,17 @@ export const orderStream = (orderId: string) => `order-${orderId}`;
 
 export const orderTotal = (items: OrderItem[]) => items.reduce((sum, i) => sum + i.quantity * i.unitPrice, 0);
 
+/**
+ * The items after adding one: it joins a line of the same sku at the same unit price, else it is a line of
+ * its own, so units added after a price change are charged at the price they were added at.
+ */
+export function withItem(items: OrderItem[], added: OrderItem): OrderItem[] {
+  const same = (i: OrderItem) => i.sku === added.sku && i.unitPrice === added.unitPrice;
+  return items.some(same)
+    ? items.map((i) => (same(i) ? { ...i, quantity: i.quantity + added.quantity } : i))
+    : [...items, { sku: added.sku, quantity: added.quantity, unitPrice: added.unitPrice }];
+}
+
 function mustBe(state: Order, allowed: OrderStatus[], code: string): asserts state is Exclude<Order, { status: "NONE" }> {
   if (state.status === "NONE") throw new DomainError("ORDER_NOT_FOUND", "order does not exist");
   if (!allowed.includes(state.status)) throw new DomainError(code, `order is ${state.status}`, { status: state.status });
@@ -92,13 +103,8 @@ export const orders: Decider<OrderCommand, OrderEvent, Order> = {
       return { status: "DRAFT", orderId: event.data.orderId, customerId: event.data.customerId, items: [] };
     if (state.status === "NONE") return state;
     switch (event.type) {
-      case "ItemAdded": {
-        const existing = state.items.find((i) => i.sku === event.data.sku);
-        const items = existing
-          ? state.items.map((i) => (i.sku === event.data.sku ? { ...i, quantity: i.quantity + event.data.quantity } : i))
-          : [...state.items, { sku: event.data.sku, quantity: event.data.quantity, unitPrice: event.data.unitPrice }];
-        return { ...state, items };
-      }
+      case "ItemAdded":
+        return { ...state, items: withItem(state.items, event.data) };
       case "ItemRemoved":
         return { ...state, items: state.items.filter((i) => i.sku !== event.data.sku) };
       case "OrderPlaced":

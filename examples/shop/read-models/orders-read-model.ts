@@ -1,6 +1,6 @@
 import { defineReadModel, type RecordedEvent } from "eventline";
 import type { TransactionSql } from "postgres";
-import { type OrderEvent, type OrderItem, orderTotal } from "../domain/orders.ts";
+import { type OrderEvent, type OrderItem, orderTotal, withItem } from "../domain/orders.ts";
 import type { PaymentEvent } from "../domain/payments.ts";
 
 type Tables = { shop_orders: string };
@@ -27,13 +27,8 @@ export const ordersReadModel = defineReadModel<OrderEvent | PaymentEvent>()({
                on conflict (order_id) do update set customer_id = excluded.customer_id, version = excluded.version`;
     },
     ItemAdded: async ({ tx, tables, event }) => {
-      const d = event.data;
-      const items = await itemsOf(tx, tables, d.orderId);
-      const existing = items.find((i) => i.sku === d.sku);
-      const next = existing
-        ? items.map((i) => (i.sku === d.sku ? { ...i, quantity: i.quantity + d.quantity } : i))
-        : [...items, { sku: d.sku, quantity: d.quantity, unitPrice: d.unitPrice }];
-      await setItems({ tx, tables, event }, next);
+      const items = await itemsOf(tx, tables, event.data.orderId);
+      await setItems({ tx, tables, event }, withItem(items, event.data));
     },
     ItemRemoved: async ({ tx, tables, event }) => {
       const items = await itemsOf(tx, tables, event.data.orderId);
