@@ -53,6 +53,7 @@ export {
   defineReadModel,
   type BatchHandlerContext,
   type ConsumerDefinition,
+  type EventHandler,
   type HandlerContext,
   type ReadModelDefinition,
 } from "./consumers/consumer-definition.ts";
@@ -64,6 +65,7 @@ export {
   type SagaStatus,
   type SagaStep,
   type StepContext,
+  type TypedSagaDefinition,
 } from "./sagas/saga-definition.ts";
 /** An application: its name, store policies, services, routes, read models, sagas and own commands. */
 export {

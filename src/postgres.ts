@@ -18,6 +18,8 @@ export { ensureReadModel } from "./consumers/ensure-read-model.ts";
 export { rebuildReadModel, type RebuildOptions, type RebuildProgress } from "./consumers/rebuild.ts";
 /** A read model's lag behind the log, and whether it has applied a position yet. */
 export { consumerLag, hasApplied, type Lag } from "./consumers/catch-up.ts";
+/** A read model's live table names (what `consumerLag` and `hasApplied` take as `tables`). */
+export { liveTables } from "./consumers/consumer-definition.ts";
 /** Saga instances: list them, or retry one that needs attention. */
 export { listSagas, retrySaga, type SagaInstance } from "./sagas/saga-store.ts";
 /** The outbox: depth and parked streams, and releasing them. */

@@ -5,7 +5,7 @@ export { runApp, serveHttp } from "./processes/run-app.ts";
 /** Wires an app on given connections: the store, services, routes and sagas, as every process does. */
 export { wireApp, type WiredApp, type WireOptions } from "./processes/wire-app.ts";
 /** eventline's settings from the environment (DATABASE_URL, AMQP_URL, ...); ConfigError lists what is wrong. */
-export { loadConfig, FAULTS, type Config } from "./config.ts";
+export { loadConfig, type Config } from "./config.ts";
 /** JSON-lines logging. */
 export { createLogger, type Level } from "./log.ts";
 /** A process's databases, its graceful stop, its probe port. */

@@ -33,8 +33,9 @@ export type ReadAllOptions = {
   /** Only events at or before this position. */
   throughPosition?: number;
   /**
-   * Personal fields as stored (sealed), not opened: for readers that hand events on (dead letters, a
-   * consumer's sweep that opens them itself), so no copy in clear leaves the store.
+   * Events as stored: personal fields sealed, older schema versions not upcast. For readers that hand
+   * events on (dead letters, a consumer's sweep that prepares each event itself, as it does a delivery),
+   * so no copy in clear leaves the store and every path upcasts once, after opening.
    */
   sealed?: boolean;
   /**

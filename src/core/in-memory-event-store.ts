@@ -161,7 +161,7 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       const last = batch[batch.length - 1];
       const checkpoint = last ? { transactionId: String(last.transactionId), position: last.position } : after;
       const events = batch.map(strip);
-      return { events: await (opts.sealed ? finishRead(events, undefined, options.upcasters) : read(events)), checkpoint };
+      return { events: opts.sealed ? events : await read(events), checkpoint };
     },
 
     async findEvents(eventIds) {

@@ -36,14 +36,25 @@ export const serveHttp: Serve = (fetch, host, port) => {
   throw new Error("eventline serves HTTP on Bun or Deno");
 };
 
-function loadOrExit<T>(load: () => T): T {
-  try {
-    return load();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    for (const p of error.problems) process.stderr.write(`config: ${p}\n`);
+/** eventline's settings and the app's, every problem of both listed before the process exits 1. */
+function loadConfigs<C>(app: AppDefinition<C, unknown>): { config: Config; appConfig: C } {
+  const problems: string[] = [];
+  const attempt = <T>(load: () => T): T | undefined => {
+    try {
+      return load();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+      return undefined;
+    }
+  };
+  const config = attempt(() => loadConfig(process.env, app.faults));
+  const appConfig = attempt(() => (app.config ? app.config(process.env) : (undefined as C)));
+  if (problems.length > 0 || !config) {
+    for (const p of problems) process.stderr.write(`config: ${p}\n`);
     process.exit(1);
   }
+  return { config, appConfig: appConfig as C };
 }
 
 async function dispatch<C, S>(app: AppDefinition<C, S>, argv: string[], serve: Serve): Promise<void> {
@@ -61,8 +72,7 @@ async function dispatch<C, S>(app: AppDefinition<C, S>, argv: string[], serve: S
     process.stdout.write(`usage: ${binOf(app)} ${known.usage}\n\n${known.summary}\n`);
     return;
   }
-  const config: Config = loadOrExit(() => loadConfig(process.env, app.faults));
-  const appConfig = loadOrExit(() => (app.config ? app.config(process.env) : (undefined as C)));
+  const { config, appConfig } = loadConfigs(app as AppDefinition<C, unknown>);
   const role = command === "consumer" ? `consumer:${args[0]}` : command;
   const log = createLogger({ app: app.name, role, pid: process.pid }, config.logLevel);
   installCrashGuard(log);

@@ -53,7 +53,7 @@ export async function runSaga(ctx: ProcessContext): Promise<void> {
         queueType: config.consumer.queueType,
         queuePrefix: config.consumer.queuePrefix,
         inboxRetentionMs: config.consumer.inboxRetentionMs,
-        prepare: wired.prepare,
+        prepare: wired.prepareSealed,
       }),
     );
   const worker = createSagaWorker({

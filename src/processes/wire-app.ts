@@ -31,8 +31,17 @@ export type WiredApp<C, S> = {
   store: EventStore;
   services: S;
   readModels: ConsumerDefinition[];
-  /** Opens sealed personal fields of delivered events, as the store does for events it reads (with a policy). */
+  /**
+   * What a consumer does to each event as stored (a delivery, or a sealed read of the sweep) before its
+   * handlers see it: opens personal fields and upcasts, as the store does for the events it reads.
+   * Undefined when the app has neither a personal-data policy nor upcasters.
+   */
   prepare?: (events: RecordedEvent[]) => Promise<RecordedEvent[]>;
+  /**
+   * The same for saga starters, but personal fields stay sealed: a saga's data is stored in clear and
+   * outlives a forget, so a step that needs personal data reads it from the store when it runs.
+   */
+  prepareSealed?: (events: RecordedEvent[]) => Promise<RecordedEvent[]>;
   hasApplied: (consumer: string, position: number) => Promise<boolean>;
   routes: () => Hono[];
   // biome-ignore lint/suspicious/noExplicitAny: sagas of different data types run side by side.
@@ -40,6 +49,21 @@ export type WiredApp<C, S> = {
   /** Creates missing read-model tables, so queries work before any consumer has started. */
   ensureReadModels: () => Promise<void>;
 };
+
+/**
+ * A saga's type names its starter consumer (queue, inbox, checkpoint) and its instances, so it must be an
+ * identifier, unique, and no read model's name: two consumers of one name would split one queue.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: sagas of different data types run side by side.
+function checkedSagas(sagas: SagaDefinition<any>[], readModels: ConsumerDefinition[]): SagaDefinition<any>[] {
+  const taken = new Set(readModels.map((d) => d.name));
+  for (const saga of sagas) {
+    if (!/^[a-z][a-z0-9_]*$/.test(saga.type)) throw new TypeError(`saga type ${saga.type} must be a lower-case identifier`);
+    if (taken.has(saga.type)) throw new TypeError(`saga type ${saga.type} is already the name of a read model or another saga`);
+    taken.add(saga.type);
+  }
+  return sagas;
+}
 
 /**
  * Builds an app's parts on given connections: the event store with the app's personal-data policy and
@@ -84,10 +108,11 @@ export function wireApp<C, S>(app: AppDefinition<C, S>, options: WireOptions<C>)
     store,
     services,
     readModels,
-    prepare: personalData ? (events) => finishRead(events, personalData) : undefined,
+    prepare: personalData || app.upcasters ? (events) => finishRead(events, personalData, app.upcasters) : undefined,
+    prepareSealed: personalData || app.upcasters ? (events) => finishRead(events, undefined, app.upcasters) : undefined,
     hasApplied: applied,
     routes: () => app.routes?.(context) ?? [],
-    sagas: () => app.sagas?.(context) ?? [],
+    sagas: () => checkedSagas(app.sagas?.(context) ?? [], readModels),
     async ensureReadModels() {
       for (const def of readModels) await ensureReadModel(readSql, def);
     },

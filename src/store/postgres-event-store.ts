@@ -68,7 +68,6 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
   const keys = options.keys ?? createPostgresKeyStore(sql);
   const personalData = options.personalData ? createPersonalData(options.personalData, keys) : undefined;
   const read = (events: RecordedEvent[]) => finishRead(events, personalData, upcasters);
-  const readSealed = (events: RecordedEvent[]) => finishRead(events, undefined, upcasters);
   // Without sealed fields or upcasters an append's results are final as written: no promise per result.
   const finish = (results: AppendResult[]) =>
     !personalData && !upcasters ? results : Promise.all(results.map(async (r) => ({ ...r, events: await read(r.events) })));
@@ -173,7 +172,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
 
     async readAll(opts = {}) {
       const batch = await readLogRows(sql, opts);
-      return { events: await (opts.sealed ? readSealed : read)(batch.events), checkpoint: batch.checkpoint };
+      return { events: opts.sealed ? batch.events : await read(batch.events), checkpoint: batch.checkpoint };
     },
 
     async findEvents(eventIds) {

@@ -124,19 +124,24 @@ describe("the README's quick start, on the packed package", () => {
       await Bun.sleep(100);
     }
     expect(row).toEqual({ task_id: taskId, title: "write the docs", done: false });
+    // The relay published it: only a confirmed publish deletes the outbox row (the consumer's sweep alone
+    // would fill the read model with the relay down).
+    const [outbox] = await db.sql<{ n: number }[]>`select count(*)::int as n from eventline_outbox`;
+    expect(outbox?.n).toBe(0);
     const bad = await fetch(`${base}/tasks`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     expect(bad.status).toBe(400);
   }, 90_000);
 
-  it("imports the core and HTTP entry points under Deno", () => {
+  it("imports the core, HTTP, runtime and Postgres entry points under Deno", () => {
     writeFileSync(
       join(project, "deno-check.ts"),
       `import { defineApp, handleCommand } from "eventline";\nimport { createApp, runCommand } from "eventline/hono";\n` +
+        `import { runApp } from "eventline/runtime";\nimport { createPostgresEventStore } from "eventline/postgres";\n` +
         `const app = createApp({ ready: async () => {} });\n` +
         `const res = await app.request("/health");\n` +
-        `console.log(typeof defineApp, typeof handleCommand, typeof runCommand, res.status);\n`,
+        `console.log(typeof defineApp, typeof handleCommand, typeof runCommand, typeof runApp, typeof createPostgresEventStore, res.status);\n`,
     );
     const out = run(denoBinary(), ["run", "--allow-read", "--allow-env", "deno-check.ts"], project, 60_000);
-    expect(out.trim()).toBe("function function function 200");
+    expect(out.trim()).toBe("function function function function function 200");
   }, 90_000);
 });

@@ -58,12 +58,21 @@ export async function createShopHarness(options: { pipeline?: boolean; saga?: bo
     : undefined;
   const sagaChannel = `${notifyChannel}_sagas`;
   const sagas = options.saga ? shop.sagas() : [];
-  const defs = [...(broker ? shop.readModels : []), ...(broker ? sagas.map((saga) => sagaStarter(saga, sagaChannel)) : [])];
-  const consumers = broker
-    ? defs.map((def) =>
-        createConsumer({ def, sql: db.sql, store: shop.store, broker, exchange, log, queuePrefix, prepare: shop.prepare }),
-      )
-    : [];
+  const starters = broker ? sagas.map((saga) => sagaStarter(saga, sagaChannel)) : [];
+  const defs = [...(broker ? shop.readModels : []), ...starters];
+  // As the processes wire them: read models see personal fields opened, saga starters keep them sealed.
+  const consumers = defs.map((def) =>
+    createConsumer({
+      def,
+      sql: db.sql,
+      store: shop.store,
+      broker: broker as NonNullable<typeof broker>,
+      exchange,
+      log,
+      queuePrefix,
+      prepare: starters.includes(def) ? shop.prepareSealed : shop.prepare,
+    }),
+  );
   const sagaWorker = options.saga
     ? createSagaWorker({
         sql: db.sql,
