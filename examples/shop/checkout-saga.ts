@@ -1,5 +1,5 @@
 import { DomainError, defineSaga, type SagaDefinition } from "eventline";
-import type { OrderEvent, OrderItem } from "./domain/orders.ts";
+import { type OrderEvent, type OrderItem, unitsBySku } from "./domain/orders.ts";
 import type { ShopService } from "./shop-service.ts";
 
 export type CheckoutData = {
@@ -87,7 +87,8 @@ export function checkoutSaga(shop: ShopService, options: { stepDeadlineMs?: numb
         name: "reserve",
         deadlineMs,
         action: async (ctx) => {
-          for (const item of ctx.data.items) {
+          // One reservation per sku and order: a sku on two lines (added at two prices) is reserved once, in full.
+          for (const item of unitsBySku(ctx.data.items)) {
             // Past the deadline no further item is reserved; the compensation releases what was.
             ctx.signal.throwIfAborted();
             await shop.reserveStock(item.sku, ctx.data.orderId, item.quantity, commandOptions(ctx, `:${item.sku}`));
@@ -95,7 +96,7 @@ export function checkoutSaga(shop: ShopService, options: { stepDeadlineMs?: numb
         },
         // Also runs when reserving failed half-way: releasing what was never reserved changes nothing.
         compensate: async ({ data, idempotencyKey }) => {
-          for (const item of data.items)
+          for (const item of unitsBySku(data.items))
             await shop.releaseReservation(item.sku, data.orderId, { idempotencyKey: `${idempotencyKey}:${item.sku}` });
         },
       },

@@ -41,6 +41,36 @@ async function positionOf(streamId: string, type: string): Promise<number | unde
 }
 
 describe("the checkout saga", () => {
+  it("reserves every unit of a sku added at two prices, and charges each at its own", async () => {
+    const sku = `SKU-${crypto.randomUUID().slice(0, 8)}`;
+    const productId = (await h.call("POST", "/products", { sku, name: "Thing", price: 1000 })).body.productId as string;
+    await h.call("POST", `/inventory/${sku}/receipts`, { quantity: 10 });
+    const customerId = (await h.call("POST", "/customers", { name: "Buyer", email: "buyer@example.com" })).body
+      .customerId as string;
+    const orderId = (await h.call("POST", "/orders", { customerId })).body.orderId as string;
+    await h.call("POST", `/orders/${orderId}/items`, { sku, quantity: 1 });
+    await h.call("POST", `/products/${productId}/price`, { price: 1200 });
+    await h.call("POST", `/orders/${orderId}/items`, { sku, quantity: 3 });
+    expect((await h.call("POST", `/orders/${orderId}/place`, { paymentToken: "tok_ok" })).status).toBe(200);
+    await until(
+      () => saga(orderId),
+      (s) => s?.status === "completed",
+    );
+    const product = await until(
+      () => h.call("GET", `/products/${productId}`).then((r) => r.body),
+      (p) => p.available !== 10,
+    );
+    expect(product.available).toBe(6);
+    expect(
+      (
+        await until(
+          () => order(orderId),
+          (o) => o.status === "CONFIRMED",
+        )
+      ).total,
+    ).toBe(4600);
+  });
+
   it("confirms a paid order with stock reserved", async () => {
     const { orderId, productId } = await placeOrder({ stock: 5, quantity: 2, token: "tok_ok" });
     const done = await until(

@@ -31,6 +31,13 @@ export const orderStream = (orderId: string) => `order-${orderId}`;
 
 export const orderTotal = (items: OrderItem[]) => items.reduce((sum, i) => sum + i.quantity * i.unitPrice, 0);
 
+/** The units of each sku, whatever lines and prices they came in: what stock is reserved for. */
+export function unitsBySku(items: OrderItem[]): { sku: string; quantity: number }[] {
+  const units = new Map<string, number>();
+  for (const i of items) units.set(i.sku, (units.get(i.sku) ?? 0) + i.quantity);
+  return [...units].map(([sku, quantity]) => ({ sku, quantity }));
+}
+
 /**
  * The items after adding one: it joins a line of the same sku at the same unit price, else it is a line of
  * its own, so units added after a price change are charged at the price they were added at.
