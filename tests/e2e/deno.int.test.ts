@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { freePort } from "../support/processes.ts";
-import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { denoBinary } from "../support/deno.ts";
 import { createShopHarness } from "../support/shop-harness.ts";
 
 const root = join(import.meta.dirname, "..", "..");
@@ -10,22 +10,6 @@ beforeAll(async () => {
   h = await createShopHarness({ pipeline: true });
 });
 afterAll(async () => h.close());
-
-/**
- * The Deno binary itself. node_modules/.bin/deno is a Node wrapper that spawns it, and a signal sent to the
- * wrapper would leave Deno running; so the test starts the binary: the platform package's, or the copy
- * the wrapper puts beside itself.
- */
-function denoBinary(): string {
-  const scoped = join(root, "node_modules", "@deno");
-  const candidates = [
-    ...(existsSync(scoped) ? readdirSync(scoped).map((d) => join(scoped, d, "deno")) : []),
-    join(root, "node_modules", "deno", "deno"),
-  ];
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error(`no Deno binary among ${candidates.join(", ")}`);
-  return found;
-}
 
 describe("the API on Deno", () => {
   it("runs a command and a query against the same Postgres", async () => {

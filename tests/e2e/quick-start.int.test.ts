@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl } from "../support/amqp.ts";
+import { denoBinary } from "../support/deno.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
 import { freePort, type RunningProcess, startProcess } from "../support/processes.ts";
 
@@ -24,18 +25,6 @@ function run(command: string, args: string[], cwd: string, timeoutMs = 120_000) 
   const r = spawnSync(command, args, { cwd, encoding: "utf8", timeout: timeoutMs, env: process.env });
   if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (${r.status}): ${r.stderr}${r.stdout}`);
   return r.stdout;
-}
-
-/** The Deno binary (not the npm wrapper, which would outlive a signal). */
-function denoBinary(): string {
-  const scoped = join(root, "node_modules", "@deno");
-  const candidates = [
-    ...(existsSync(scoped) ? readdirSync(scoped).map((d) => join(scoped, d, "deno")) : []),
-    join(root, "node_modules", "deno", "deno"),
-  ];
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error(`no Deno binary among ${candidates.join(", ")}`);
-  return found;
 }
 
 let project: string;
