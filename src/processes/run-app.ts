@@ -79,10 +79,7 @@ async function dispatch<C, S>(app: AppDefinition<C, S>, argv: string[], serve: S
   const ctx: ProcessContext = { config, appConfig, log, serve, app };
   const own = app.commands?.[command];
   if (own) {
-    return own.run(
-      { config, appConfig, log, serve, wire: (r = "cli", poolMax = 2) => wireProcess(ctx, r, poolMax) as never },
-      args,
-    );
+    return own.run({ config, appConfig, log, serve, wire: (r = "cli", poolMax = 2) => wireProcess(ctx, r, poolMax) }, args);
   }
   switch (command) {
     case "migrate":

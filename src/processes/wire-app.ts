@@ -9,7 +9,7 @@ import type { RecordedEvent } from "../core/messages.ts";
 import { createPersonalData } from "../core/personal-data.ts";
 import { createLogger, type Logger } from "../log.ts";
 import type { SagaDefinition } from "../sagas/saga-definition.ts";
-import { createPostgresEventStore } from "../store/postgres-event-store.ts";
+import { createPostgresEventStore, DEFAULT_NOTIFY_CHANNEL } from "../store/postgres-event-store.ts";
 import { createPostgresKeyStore } from "../store/postgres-key-store.ts";
 import type { AppContext, AppDefinition, ServicesContext } from "./define-app.ts";
 
@@ -72,7 +72,7 @@ function checkedSagas(sagas: SagaDefinition<any>[], readModels: ConsumerDefiniti
 export function wireApp<C, S>(app: AppDefinition<C, S>, options: WireOptions<C>): WiredApp<C, S> {
   const { sql } = options;
   const readSql = options.readSql ?? sql;
-  const notifyChannel = options.notifyChannel ?? "eventline_outbox";
+  const notifyChannel = options.notifyChannel ?? DEFAULT_NOTIFY_CHANNEL;
   const log = options.log ?? createLogger({ role: options.role ?? "app" }, "warn");
   // The store keeps keys in eventline_subject_keys on the same database, so a forget commits with its event.
   const store = createPostgresEventStore({
