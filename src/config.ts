@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { type AuthConfig, loadAuthConfig } from "./auth-config.ts";
 import { ConfigError } from "./core/errors.ts";
 
 const url = (protocols: string[]) =>
@@ -111,6 +112,8 @@ export type Config = {
   dbTimeouts: { statementMs?: number; lockMs?: number; idleInTransactionMs?: number };
   /** /ready fails when a transaction has held the gap-safe horizon back for longer than this. */
   horizonStallSeconds: number;
+  /** Bearer-token verification, production mode and CORS (see loadAuthConfig). */
+  auth: AuthConfig;
 };
 
 /**
@@ -119,15 +122,26 @@ export type Config = {
  */
 export function loadConfig(env: Record<string, string | undefined>, appFaults: readonly string[] = []): Config {
   const parsed = v.safeParse(ConfigSchema, env);
+  let auth: AuthConfig | undefined;
+  const problems: string[] = [];
+  try {
+    auth = loadAuthConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
   if (!parsed.success) {
-    throw new ConfigError(
-      parsed.issues.map((issue) => {
+    problems.unshift(
+      ...parsed.issues.map((issue) => {
         const key = issue.path?.map((p) => String(p.key)).join(".") ?? "environment";
         return issue.input === undefined ? `${key} is required` : `${key} ${issue.message}`;
       }),
     );
   }
+  if (!parsed.success || !auth) throw new ConfigError(problems);
   const c = parsed.output;
+  if (auth.production && c.ADMIN_TOKEN && c.ADMIN_TOKEN.length < 32)
+    throw new ConfigError(["ADMIN_TOKEN must be at least 32 characters in production"]);
   // Each lane owns a share of the partitions; a lane with none would only hold a connection.
   if (c.RELAY_LANES > c.RELAY_PARTITIONS) {
     throw new ConfigError([`RELAY_LANES must be at most RELAY_PARTITIONS (${c.RELAY_PARTITIONS})`]);
@@ -174,5 +188,6 @@ export function loadConfig(env: Record<string, string | undefined>, appFaults: r
       idleInTransactionMs: c.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS,
     },
     horizonStallSeconds: c.HORIZON_STALL_SECONDS,
+    auth,
   };
 }

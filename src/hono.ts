@@ -12,3 +12,19 @@ export { jsonOf, paramsOf, queryOf } from "./http/validate.ts";
 export { awaitFreshness, FRESHNESS_HEADER, type AppliedCheck } from "./http/freshness.ts";
 /** The admin routes (outbox, consumers, dead letters, sagas, rebuilds) behind a bearer token. */
 export { createAdminRoutes, type AdminDeps } from "./http/admin-routes.ts";
+/** Who is calling: the verified identity, and guards that answer 401 (anonymous) or 403 (role missing). */
+export {
+  ADMIN_ROLE,
+  hasRole,
+  identityOf,
+  identityRequired,
+  requireIdentity,
+  requireRole,
+  roleRequired,
+  type Authenticator,
+  type Identity,
+} from "./http/auth/identity.ts";
+/** Bearer JWTs verified with jose: an HS256 secret or a JWKS URL, issuer, audience, expiry, bounded clock skew. */
+export { createJwtAuthenticator, type JwtOptions } from "./http/auth/jwt-authenticator.ts";
+/** Signs an HS256 token with the shared secret, for local use and tests. */
+export { signToken } from "./http/auth/sign-token.ts";

@@ -30,10 +30,12 @@ export { loadState, type AsOf, type LoadedState } from "./core/load-state.ts";
 export { createKeyedMutex, type KeyedMutex } from "./core/keyed-mutex.ts";
 /** The errors eventline throws and maps to HTTP statuses; throw DomainError for a business rule. */
 export {
+  AuthenticationError,
   ConcurrencyError,
   ConfigError,
   DomainError,
   EventlineError,
+  ForbiddenError,
   IdempotencyError,
   IdempotencyKeyTaken,
   NotFoundError,

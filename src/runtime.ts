@@ -6,6 +6,8 @@ export { runApp, serveHttp } from "./processes/run-app.ts";
 export { wireApp, type WiredApp, type WireOptions } from "./processes/wire-app.ts";
 /** eventline's settings from the environment (DATABASE_URL, AMQP_URL, ...); ConfigError lists what is wrong. */
 export { loadConfig, type Config } from "./config.ts";
+/** Bearer-token settings (AUTH_*), production mode and CORS origins; the development secret local runs use. */
+export { DEV_JWT_SECRET, loadAuthConfig, type AuthConfig } from "./auth-config.ts";
 /** JSON-lines logging. */
 export { createLogger, type Level } from "./log.ts";
 /** A process's databases, its graceful stop, its probe port. */

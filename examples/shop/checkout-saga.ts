@@ -1,5 +1,5 @@
 import { DomainError, defineSaga, type SagaDefinition } from "eventline";
-import { type OrderEvent, type OrderItem, unitsBySku } from "./domain/orders.ts";
+import { type OrderEvent, type OrderItem, type PaymentMethod, unitsBySku } from "./domain/orders.ts";
 import type { ShopService } from "./shop-service.ts";
 
 export type CheckoutData = {
@@ -7,7 +7,8 @@ export type CheckoutData = {
   customerId: string;
   items: OrderItem[];
   total: number;
-  paymentToken: string;
+  /** The provider's reference for the card; the card token itself never reaches the saga. */
+  payment: PaymentMethod;
   /** The trace of the request that placed the order; the saga's commands continue it. */
   trace?: { correlationId: string; causationId: string; traceparent?: string };
 };
@@ -41,7 +42,7 @@ export function checkoutSaga(shop: ShopService, options: { stepDeadlineMs?: numb
             customerId: event.data.customerId,
             items: event.data.items,
             total: event.data.total,
-            paymentToken: event.data.paymentToken,
+            payment: event.data.payment,
             trace: {
               correlationId: event.metadata.correlationId,
               causationId: event.eventId,
@@ -68,7 +69,7 @@ export function checkoutSaga(shop: ShopService, options: { stepDeadlineMs?: numb
           const { status } = await shop.chargePayment(
             data.orderId,
             data.total,
-            data.paymentToken,
+            data.payment.reference,
             commandOptions(ctx),
             ctx.signal,
           );

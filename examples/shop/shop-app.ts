@@ -1,7 +1,9 @@
-import { type AppContext, defineApp, type Logger } from "eventline";
+import { type AppContext, defineApp, type Logger, Upcasters } from "eventline";
 import { databases, onShutdown } from "eventline/runtime";
 import { checkoutSaga } from "./checkout-saga.ts";
 import { customerPersonalData } from "./domain/customers.ts";
+import { orderPlacedWithoutToken } from "./domain/orders.ts";
+import { SHOP_ROLES } from "./http/shop-access.ts";
 import { createFakeGateway, type PaymentGateway } from "./domain/payments.ts";
 import { createShopRoutes } from "./http/create-shop-routes.ts";
 import { createHttpGateway } from "./payment-provider/http-payment-gateway.ts";
@@ -43,6 +45,8 @@ export function defineShopApp(options: ShopAppOptions = {}) {
     openapi: { title: "eventline shop API", version: "0.1.0", description: "Commands append events; queries read models." },
     config: loadShopConfig,
     personalData: customerPersonalData,
+    upcasters: new Upcasters([orderPlacedWithoutToken]),
+    auth: { roles: SHOP_ROLES, subjectFlag: "customer" },
     readModels: shopReadModels,
     faults: [CRASH_AFTER_PROVIDER],
     services: (ctx) => createShopService({ store: ctx.store, gateway: options.gateway ?? gatewayFor(ctx) }),

@@ -6,7 +6,7 @@ import { loadState } from "eventline";
 import { type Product, catalog, productStream, skuStream } from "./domain/catalog.ts";
 import { customerStream, customers } from "./domain/customers.ts";
 import { inventory, inventoryStream } from "./domain/inventory.ts";
-import { orderStream, orders } from "./domain/orders.ts";
+import { type Order, orderStream, orders } from "./domain/orders.ts";
 import { type PaymentGateway, paymentStream, payments } from "./domain/payments.ts";
 
 export type ShopService = ReturnType<typeof createShopService>;
@@ -20,7 +20,7 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
   const { store, gateway } = deps;
   const streams = createKeyedMutex();
   /** Every command of this service runs one at a time per stream in this process. */
-  const locked = (opts: HandleCommandOptions): HandleCommandOptions => ({ ...opts, serialize: streams });
+  const locked = <S>(opts: HandleCommandOptions<S>): HandleCommandOptions<S> => ({ ...opts, serialize: streams });
 
   async function productBySku(sku: string): Promise<Extract<Product, { exists: true }>> {
     const [claim] = await store.readStream(skuStream(sku), { toVersion: 1 });
@@ -107,13 +107,13 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
         { ...opts, forgetSubjects: [customerId] },
       ),
 
-    async createOrder(input: { orderId: string; customerId: string }, opts: HandleCommandOptions = {}) {
+    async createOrder(input: { orderId: string; customerId: string }, opts: HandleCommandOptions<Order> = {}) {
       const { state } = await loadState(store, customers, customerStream(input.customerId));
       if (state.status === "none") throw new NotFoundError("customer", input.customerId);
       return handleCommand(store, orders, orderStream(input.orderId), { type: "CreateOrder", data: input }, locked(opts));
     },
 
-    async addItem(orderId: string, sku: string, quantity: number, opts: HandleCommandOptions = {}) {
+    async addItem(orderId: string, sku: string, quantity: number, opts: HandleCommandOptions<Order> = {}) {
       const product = await productBySku(sku);
       return handleCommand(
         store,
@@ -124,19 +124,24 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
       );
     },
 
-    removeItem: (orderId: string, sku: string, opts: HandleCommandOptions = {}) =>
+    removeItem: (orderId: string, sku: string, opts: HandleCommandOptions<Order> = {}) =>
       handleCommand(store, orders, orderStream(orderId), { type: "RemoveItem", data: { orderId, sku } }, locked(opts)),
 
-    placeOrder: (orderId: string, paymentToken: string, opts: HandleCommandOptions = {}) =>
-      handleCommand(store, orders, orderStream(orderId), { type: "PlaceOrder", data: { orderId, paymentToken } }, locked(opts)),
+    /** The card token stops here: the provider's reference and the last four digits are what the order records. */
+    async placeOrder(orderId: string, paymentToken: string, opts: HandleCommandOptions<Order> = {}) {
+      // Ownership first, so a stranger's request for someone else's order makes no call to the provider.
+      if (opts.guard) opts.guard((await loadState(store, orders, orderStream(orderId))).state);
+      const payment = await gateway.tokenise(paymentToken);
+      return handleCommand(store, orders, orderStream(orderId), { type: "PlaceOrder", data: { orderId, payment } }, locked(opts));
+    },
 
-    cancelOrder: (orderId: string, reason: string, opts: HandleCommandOptions = {}) =>
+    cancelOrder: (orderId: string, reason: string, opts: HandleCommandOptions<Order> = {}) =>
       handleCommand(store, orders, orderStream(orderId), { type: "CancelOrder", data: { orderId, reason } }, locked(opts)),
 
-    confirmOrder: (orderId: string, opts: HandleCommandOptions = {}) =>
+    confirmOrder: (orderId: string, opts: HandleCommandOptions<Order> = {}) =>
       handleCommand(store, orders, orderStream(orderId), { type: "ConfirmOrder", data: { orderId } }, locked(opts)),
 
-    shipOrder: (orderId: string, opts: HandleCommandOptions = {}) =>
+    shipOrder: (orderId: string, opts: HandleCommandOptions<Order> = {}) =>
       handleCommand(store, orders, orderStream(orderId), { type: "ShipOrder", data: { orderId } }, locked(opts)),
 
     /**
@@ -145,7 +150,13 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
      * answer and the append moves no money twice. An answer that comes after `signal` fired is still
      * recorded: the money moved, and the compensation must find the charge to refund it.
      */
-    async chargePayment(orderId: string, amount: number, token: string, opts: HandleCommandOptions = {}, signal?: AbortSignal) {
+    async chargePayment(
+      orderId: string,
+      amount: number,
+      reference: string,
+      opts: HandleCommandOptions = {},
+      signal?: AbortSignal,
+    ) {
       const { state, version } = await loadState(store, payments, paymentStream(orderId));
       if (state.status !== "NONE") {
         return {
@@ -156,7 +167,7 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
       const answer = await gateway.charge({
         orderId,
         amount,
-        token,
+        reference,
         idempotencyKey: opts.idempotencyKey ?? `charge:${orderId}`,
         signal,
       });

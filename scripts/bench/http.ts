@@ -2,6 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { bearer } from "../bearer.ts";
 import { startProcess } from "../process-runner.ts";
 
 export type HttpRow = {
@@ -16,13 +17,13 @@ export type HttpRow = {
 
 // Every sku is new: wrk's Lua starts its random numbers from the same seed in every run, so the run's own
 // prefix keeps a second run against the same database from hitting the first run's skus (409s).
-const luaScript = (run: string) => `
+const luaScript = (run: string, authorization: string) => `
 local counter = 0
 setup = function(thread) thread:set("tid", tostring(math.random(1, 1000000000))) end
 request = function()
   counter = counter + 1
   local body = '{"sku":"${run}-' .. tid .. '-' .. counter .. '","name":"Bench","price":100}'
-  return wrk.format("POST", "/products", {["content-type"] = "application/json"}, body)
+  return wrk.format("POST", "/products", {["content-type"] = "application/json", ["authorization"] = "${authorization}"}, body)
 end
 `;
 
@@ -40,9 +41,10 @@ export async function runWrk(
   url: string,
   seconds: number,
   connections: number,
+  authorization: string,
 ): Promise<Omit<HttpRow, "target" | "connections">> {
   const script = join(process.env.TMPDIR ?? "/tmp", `eventline-wrk-${process.pid}.lua`);
-  writeFileSync(script, luaScript(`W${crypto.randomUUID().slice(0, 8)}`));
+  writeFileSync(script, luaScript(`W${crypto.randomUUID().slice(0, 8)}`, authorization));
   const wrk = Bun.spawn(["wrk", "-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, url], {
     // The environment as it is now, PATH included (Bun.spawn would otherwise look wrk up in the one it started with).
     env: process.env,
@@ -90,9 +92,17 @@ async function waitHealthy(url: string) {
   }
 }
 
+/** What the targets look rows up by. */
+export const HTTP_TARGETS = {
+  api: "eventline API: POST /products (token, validate, append, outbox)",
+  constant: "same Hono app answering a constant",
+  constantVerifying: "same Hono app answering a constant, verifying the token",
+} as const;
+
 /**
  * The API at each connection count (more connections fill bigger group-commit batches and cost latency),
- * then the constant app at the first.
+ * then the constant app at the first, without and with token verification. Every request carries a
+ * catalog staff member's bearer token, as the API needs for POST /products.
  */
 export async function benchHttp(
   env: Record<string, string>,
@@ -103,33 +113,46 @@ export async function benchHttp(
   ensureWrk();
   const apiPort = freePort();
   const api = startProcess("api", ["api"], { ...env, PORT: String(apiPort), LOG_LEVEL: "warn", DB_POOL_MAX: "20" });
-  const constPort = freePort();
   const root = join(import.meta.dirname, "..", "..");
-  const constant = Bun.spawn([process.execPath, join(root, "scripts", "bench", "constant-server.ts")], {
-    env: { ...process.env, PORT: String(constPort) },
-    stdout: "ignore",
-  });
+  const constantApp = (verify: boolean) => {
+    const port = freePort();
+    const child = Bun.spawn([process.execPath, join(root, "scripts", "bench", "constant-server.ts")], {
+      env: { ...process.env, ...env, PORT: String(port), VERIFY_TOKENS: verify ? "1" : "0" },
+      stdout: "ignore",
+    });
+    return { port, child };
+  };
+  const constants = [constantApp(false), constantApp(true)];
+  const { authorization } = await bearer("bench-catalog", ["catalog"], env);
   try {
     await waitHealthy(`http://127.0.0.1:${apiPort}/health`);
-    await waitHealthy(`http://127.0.0.1:${constPort}/`);
+    for (const c of constants) await waitHealthy(`http://127.0.0.1:${c.port}/`);
     const rows: HttpRow[] = [];
     for (const connections of connectionCounts) {
       rows.push({
-        target: "eventline API: POST /products (validate, append, outbox)",
+        target: HTTP_TARGETS.api,
         connections,
-        ...(await runWrk(`http://127.0.0.1:${apiPort}`, seconds, connections)),
+        ...(await runWrk(`http://127.0.0.1:${apiPort}`, seconds, connections, authorization)),
       });
     }
     const connections = connectionCounts[0] ?? 64;
+    const [plain, verifying] = constants as [(typeof constants)[0], (typeof constants)[0]];
     rows.push({
-      target: "same Hono app answering a constant",
+      target: HTTP_TARGETS.constant,
       connections,
-      ...(await runWrk(`http://127.0.0.1:${constPort}`, seconds, connections)),
+      ...(await runWrk(`http://127.0.0.1:${plain.port}`, seconds, connections, authorization)),
+    });
+    rows.push({
+      target: HTTP_TARGETS.constantVerifying,
+      connections,
+      ...(await runWrk(`http://127.0.0.1:${verifying.port}`, seconds, connections, authorization)),
     });
     return rows;
   } finally {
     await api.stop("SIGTERM");
-    constant.kill("SIGTERM");
-    await constant.exited;
+    for (const c of constants) {
+      c.child.kill("SIGTERM");
+      await c.child.exited;
+    }
   }
 }

@@ -22,7 +22,14 @@ export type Sent = {
   token?: string;
 };
 
-export type Seed = { skus: { sku: string; productId: string }[]; customers: string[] };
+/** Customers act with their own tokens; the catalog and stock are staff's. */
+export type Seed = {
+  skus: { sku: string; productId: string }[];
+  customers: { id: string; auth: Record<string, string> }[];
+  staff: Record<string, string>;
+  /** The Authorization header of a new customer with this id. */
+  tokenFor: (customerId: string) => Promise<Record<string, string>>;
+};
 
 export type LoadOptions = {
   base: string;
@@ -51,14 +58,14 @@ export async function runLoad(options: LoadOptions, sent: Sent[]): Promise<void>
 
   const { pauseMs } = options;
 
-  async function post(path: string, body: unknown, expect: Partial<Sent>): Promise<Sent> {
+  async function post(path: string, body: unknown, expect: Partial<Sent>, auth = options.seed.staff): Promise<Sent> {
     budget--;
     await new Promise((r) => setTimeout(r, pauseMs * (0.5 + Math.random())));
     const sentAt = Date.now();
     try {
       const res = await fetch(`${options.base}${path}`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...auth },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(5_000),
       });
@@ -88,7 +95,8 @@ export async function runLoad(options: LoadOptions, sent: Sent[]): Promise<void>
     while (budget > 0 && Date.now() < options.deadline && !options.done()) {
       const roll = Math.random();
       if (roll < 0.7) {
-        const created = await post("/orders", { customerId: pick(options.seed.customers) }, { type: "OrderCreated" });
+        const customer = pick(options.seed.customers);
+        const created = await post("/orders", {}, { type: "OrderCreated" }, customer.auth);
         const orderId = created.status === 201 ? created.orderId : undefined;
         if (!orderId) continue;
         const items = Math.random() < 0.5 ? 1 : 2;
@@ -98,12 +106,18 @@ export async function runLoad(options: LoadOptions, sent: Sent[]): Promise<void>
           // Now and then more than the stock can hold, so some checkouts fail for want of stock.
           const quantity = Math.random() < 0.1 ? 60 : 1 + Math.floor(Math.random() * 3);
           ok =
-            (await post(`/orders/${orderId}/items`, { sku, quantity }, { type: "ItemAdded", orderId, sku, quantity })).status ===
-            200;
+            (
+              await post(
+                `/orders/${orderId}/items`,
+                { sku, quantity },
+                { type: "ItemAdded", orderId, sku, quantity },
+                customer.auth,
+              )
+            ).status === 200;
         }
         if (!ok) continue;
         const token = Math.random() < 0.1 ? "decline_chaos" : "tok_chaos";
-        await post(`/orders/${orderId}/place`, { paymentToken: token }, { type: "OrderPlaced", orderId, token });
+        await post(`/orders/${orderId}/place`, { paymentToken: token }, { type: "OrderPlaced", orderId, token }, customer.auth);
       } else if (roll < 0.85) {
         const { sku } = pick(options.seed.skus);
         const quantity = 1 + Math.floor(Math.random() * 5);
@@ -121,7 +135,9 @@ export async function runLoad(options: LoadOptions, sent: Sent[]): Promise<void>
           { type: "PriceChanged", stream: `product-${productId}` },
         );
       } else {
-        await post("/customers", { name: "Chaos Customer", email: "chaos@example.com" }, { type: "CustomerRegistered" });
+        const id = crypto.randomUUID();
+        const auth = await options.seed.tokenFor(id);
+        await post("/customers", { name: "Chaos Customer", email: "chaos@example.com" }, { type: "CustomerRegistered" }, auth);
       }
     }
   }

@@ -11,6 +11,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { createShop } from "../../examples/shop/create-shop.ts";
 import { connect } from "../../src/store/connect.ts";
+import { bearer, staffBearer } from "../bearer.ts";
 import { deleteBrokerObjects } from "../broker-cleanup.ts";
 import { ensureInfraEnv, root } from "../infra-env.ts";
 import { freePort, type RunningProcess, shopProcesses, startProcess } from "../process-runner.ts";
@@ -127,16 +128,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const shop = createShop({ sql, notifyChannel: env.NOTIFY_CHANNEL });
   try {
     // Seed: a few products with stock, and customers.
-    const post = async (path: string, body: unknown) => {
+    const staff = await staffBearer(env);
+    const post = async (path: string, body: unknown, auth: Record<string, string> = staff) => {
       const res = await fetch(`${base}${path}`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...auth },
         body: JSON.stringify(body),
       });
       if (res.status >= 300) throw new Error(`seed ${path} answered ${res.status}`);
       return (await res.json()) as Record<string, string>;
     };
-    const seed: Seed = { skus: [], customers: [] };
+    const seed: Seed = { skus: [], customers: [], staff, tokenFor: (id) => bearer(id, [], env) };
     const seedQuantity = new Map<string, number>();
     for (let i = 0; i < 4; i++) {
       const sku = `CHAOS-${tag}-${i}`;
@@ -145,8 +147,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       seed.skus.push({ sku, productId: productId as string });
       seedQuantity.set(sku, 40);
     }
-    for (let i = 0; i < 5; i++)
-      seed.customers.push((await post("/customers", { name: `Chaos ${i}`, email: `c${i}@example.com` })).customerId as string);
+    // Each customer signs up with a token of their own and orders with it.
+    for (let i = 0; i < 5; i++) {
+      const id = crypto.randomUUID();
+      const auth = await seed.tokenFor(id);
+      await post("/customers", { name: `Chaos ${i}`, email: `c${i}@example.com` }, auth);
+      seed.customers.push({ id, auth });
+    }
 
     // Load, with the faults spread over it.
     // Paced so that `maxCommands` would take `durationMs`; it runs on until the last fault has had a tail

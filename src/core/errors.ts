@@ -72,6 +72,26 @@ export class PreconditionFailedError extends EventlineError {
   }
 }
 
+/**
+ * The caller is not authenticated: no credentials where a route needs them, or credentials that do not
+ * verify. `reason` is for the WWW-Authenticate challenge and says what was wrong, never a secret.
+ */
+export class AuthenticationError extends EventlineError {
+  constructor(
+    message: string,
+    readonly reason?: string,
+  ) {
+    super("UNAUTHORIZED", message, reason ? { reason } : {});
+  }
+}
+
+/** The caller is known but lacks the role the route needs. */
+export class ForbiddenError extends EventlineError {
+  constructor(message: string) {
+    super("FORBIDDEN", message);
+  }
+}
+
 /** Configuration is missing or malformed; `problems` has one line per problem. */
 export class ConfigError extends EventlineError {
   constructor(readonly problems: string[]) {

@@ -11,7 +11,12 @@ import type { Command, Event, EventMetadata, RecordedEvent } from "./messages.ts
 
 export type CommandResult = { streamId: string; version: number; position: number; events: RecordedEvent[] };
 
-export type HandleCommandOptions = {
+export type HandleCommandOptions<S = unknown> = {
+  /**
+   * Called with the loaded state before anything else is checked or decided; throw to refuse (an
+   * authorization rule that needs the state, such as who owns it).
+   */
+  guard?: (state: S) => void;
   /** The caller's own expectation (e.g. from If-Match). When given, a conflict is never retried. */
   expectedVersion?: ExpectedVersion;
   /** Attempts on a version conflict when the expectation is ours, not the caller's (default 10): a busy stream written from several processes can make one lose several races in a row. */
@@ -40,7 +45,7 @@ export async function handleCommand<C extends Command, E extends Event, S>(
   decider: Decider<C, E, S>,
   streamId: string,
   command: C,
-  options: HandleCommandOptions = {},
+  options: HandleCommandOptions<S> = {},
 ): Promise<CommandResult> {
   if (options.serialize) {
     const { serialize, ...rest } = options;
@@ -54,6 +59,7 @@ export async function handleCommand<C extends Command, E extends Event, S>(
   }
   for (let attempt = 1; ; attempt++) {
     const loaded = await loadState(store, decider, streamId);
+    options.guard?.(loaded.state);
     if (options.expectedVersion !== undefined && options.expectedVersion !== "any") {
       // Check before deciding, so a stale If-Match is a conflict rather than a domain error.
       assertExpectedVersion(streamId, options.expectedVersion, loaded.version);

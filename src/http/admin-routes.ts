@@ -1,10 +1,8 @@
-import { Hono, type MiddlewareHandler } from "hono";
+import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
-import { EventlineError } from "../core/errors.ts";
-import { sha256 } from "../core/sha256.ts";
+import { ADMIN_ROLE, roleRequired } from "./auth/identity.ts";
 
 export type AdminDeps = {
-  token?: string;
   outboxStatus(): Promise<unknown>;
   releaseStream(streamId: string): Promise<number>;
   /** Every parked or backing-off stream due again. */
@@ -20,30 +18,9 @@ export type AdminDeps = {
   sagas?: { list(status?: string): Promise<unknown[]>; retry(id: string): Promise<void> };
 };
 
-/** Compares digests byte by byte without an early exit, so the time taken reveals nothing about the token. */
-async function sameSecret(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([sha256(given), sha256(expected)]);
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] as number) ^ (b[i] as number);
-  return diff === 0;
-}
-
-function bearer(token: string): MiddlewareHandler {
-  return async (c, next) => {
-    const header = c.req.header("authorization") ?? "";
-    const given = header.startsWith("Bearer ") ? header.slice(7) : "";
-    if (!given || !(await sameSecret(given, token))) {
-      c.header("www-authenticate", 'Bearer realm="eventline-admin"');
-      throw new EventlineError("UNAUTHORIZED", "admin routes need Authorization: Bearer <ADMIN_TOKEN>");
-    }
-    await next();
-  };
-}
-
-/** Operator routes under /admin. Without a configured token they do not exist (404). */
+/** Operator routes under /admin, for the ADMIN_TOKEN or a token with the admin role (401 anonymous, 403 without the role). */
 export function createAdminRoutes(deps: AdminDeps): Hono {
   const admin = new Hono();
-  if (!deps.token) return admin;
   const doc = (summary: string) =>
     describeRoute({
       tags: ["admin"],
@@ -52,11 +29,12 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
       responses: {
         200: { description: "done" },
         202: { description: "started" },
-        401: { description: "missing or wrong bearer token" },
+        401: { description: "no or wrong bearer token" },
+        403: { description: "the token has no admin role" },
         404: { description: "unknown read model or consumer" },
       },
     });
-  admin.use("/admin/*", bearer(deps.token));
+  admin.use("/admin/*", roleRequired(ADMIN_ROLE));
   admin.get("/admin/outbox", doc("Outbox depth, oldest pending age and parked streams"), async (c) =>
     c.json(await deps.outboxStatus()),
   );

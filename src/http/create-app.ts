@@ -1,9 +1,14 @@
 import { Scalar } from "@scalar/hono-api-reference";
 import { Hono } from "hono";
 import { describeRoute, openAPIRouteHandler } from "hono-openapi";
+import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { AuthenticationError } from "../core/errors.ts";
 import { traceIdOf } from "../core/trace.ts";
 import { type AdminDeps, createAdminRoutes } from "./admin-routes.ts";
+import { authenticate } from "./auth/authenticate.ts";
+import type { Authenticator } from "./auth/identity.ts";
 import { jsonBody } from "./json-body.ts";
 import { problem, problemFor } from "./problem.ts";
 
@@ -17,6 +22,13 @@ export type AppDeps = {
   /** Called once per request, for metrics. */
   observe?: (method: string, status: number, seconds: number) => void;
   admin?: AdminDeps;
+  /**
+   * Who is calling: bearer JWTs through `authenticator`, and the operator's ADMIN_TOKEN as the admin role.
+   * Without either, every request is anonymous and routes that need someone answer 401.
+   */
+  auth?: { authenticator?: Authenticator; adminToken?: string; realm?: string };
+  /** Origins allowed to call from a browser; none (the default) sends no CORS headers at all. */
+  corsOrigins?: string[];
   /** The application's own routes. */
   routes?: Hono[];
   /** The OpenAPI document's info: the app's title, version and description. */
@@ -45,6 +57,17 @@ export function createApp(deps: AppDeps): Hono {
       traceId: traceIdOf(c.req.header("traceparent")),
     });
   });
+  app.use(secureHeaders());
+  if (deps.corsOrigins?.length)
+    app.use(
+      cors({
+        origin: deps.corsOrigins,
+        allowHeaders: ["authorization", "content-type", "idempotency-key", "if-match", "x-correlation-id", "traceparent"],
+        exposeHeaders: ["etag", "eventline-freshness", "idempotent-replayed", "x-request-id"],
+        maxAge: 600,
+      }),
+    );
+  app.use(authenticate(deps.auth ?? {}));
   app.use(jsonBody);
 
   const ops = (summary: string, responses: Record<number, string>) =>
@@ -82,16 +105,29 @@ export function createApp(deps: AppDeps): Hono {
       documentation: {
         openapi: "3.1.0",
         info: deps.openapi ?? { title: "eventline API", version: "0.0.0" },
-        components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+        components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+        security: [{ bearer: [] }],
       },
       exclude: ["/openapi.json", "/docs"],
     }),
   );
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: deps.openapi?.title ?? "eventline API" }));
+  // The reference page has a field for the bearer token, so every route can be tried from it.
+  app.get(
+    "/docs",
+    Scalar({
+      url: "/openapi.json",
+      pageTitle: deps.openapi?.title ?? "eventline API",
+      authentication: { preferredSecurityScheme: "bearer" },
+    }),
+  );
 
   app.notFound((c) => c.json(problem(404, `no route ${c.req.method} ${c.req.path}`), 404, PROBLEM));
   app.onError((error, c) => {
     const p = problemFor(error, c.get("requestId"));
+    if (p.status === 401) {
+      const reason = error instanceof AuthenticationError && error.reason ? `, error="${error.reason}"` : "";
+      c.header("www-authenticate", `Bearer realm="${deps.auth?.realm ?? "eventline"}"${reason}`);
+    }
     if (p.status >= 500)
       deps.log?.("error", "request failed", {
         requestId: c.get("requestId"),

@@ -22,6 +22,7 @@ export type Problem = {
 const titles: Record<number, string> = {
   400: "Bad Request",
   401: "Unauthorized",
+  403: "Forbidden",
   404: "Not Found",
   409: "Conflict",
   412: "Precondition Failed",
@@ -36,6 +37,7 @@ const titles: Record<number, string> = {
 const statusByCode: Record<string, ContentfulStatusCode> = {
   VALIDATION: 400,
   UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONCURRENCY: 409,
   PRECONDITION_FAILED: 412,

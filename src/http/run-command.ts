@@ -5,6 +5,7 @@ import type { EventStore } from "../core/event-store.ts";
 import { sha256Hex } from "../core/sha256.ts";
 import type { CommandResult, HandleCommandOptions } from "../core/handle-command.ts";
 import { traceIdOf } from "../core/trace.ts";
+import { identityOf } from "./auth/identity.ts";
 
 function ifMatch(c: Context): number | undefined {
   const header = c.req.header("if-match");
@@ -19,17 +20,22 @@ function ifMatch(c: Context): number | undefined {
  * Runs a command for a route and answers `{ ...ids, version, position }`. `If-Match: <version>` becomes the
  * expected version (412 when the stream moved on). With `Idempotency-Key`, the answer is stored in the
  * same transaction as the events; the same key and body get the first answer again, another body a 422.
+ * Keys are the caller's own: one subject's key never replays another subject's answer. The events'
+ * metadata records the caller's subject as `actor`.
  */
 export async function runCommand(
   c: Context,
   deps: { store: EventStore; status: ContentfulStatusCode; ids: Record<string, string> },
   run: (options: HandleCommandOptions) => Promise<CommandResult>,
 ): Promise<Response> {
-  const key = c.req.header("idempotency-key");
+  const given = c.req.header("idempotency-key");
   const expectedVersion = ifMatch(c);
+  const actor = identityOf(c)?.subject;
   let fingerprint = "";
-  if (key !== undefined) {
-    if (key.length === 0 || key.length > 200) throw new ValidationError("Idempotency-Key must be 1 to 200 characters");
+  let key: string | undefined;
+  if (given !== undefined) {
+    if (given.length === 0 || given.length > 200) throw new ValidationError("Idempotency-Key must be 1 to 200 characters");
+    key = actor === undefined ? given : `${actor}\n${given}`;
     fingerprint = await sha256Hex(`${c.req.method} ${c.req.path}\n${await c.req.text()}`);
     const earlier = await deps.store.idempotencyRecord(key);
     if (earlier) return replay(c, earlier, fingerprint);
@@ -46,6 +52,7 @@ export async function runCommand(
       // The request caused these events; its id links the access log line to them.
       causationId: c.get("requestId") as string,
       traceparent: traceIdOf(c.req.header("traceparent")) ? c.req.header("traceparent") : undefined,
+      actor,
     },
     idempotency: key
       ? {

@@ -13,7 +13,6 @@ import { outboxStatus, releaseAllStreams, releaseStream } from "../outbox/outbox
 import { listSagas, retrySaga } from "../sagas/saga-store.ts";
 
 export type AdminWiring = {
-  token?: string;
   /** The write database (events, outbox) and the read database (read models, inboxes, sagas). */
   sql: Sql;
   readSql: Sql;
@@ -34,7 +33,6 @@ export function createAdminDeps(w: AdminWiring): AdminDeps {
     return def;
   };
   return {
-    token: w.token,
     outboxStatus: () => outboxStatus(w.sql),
     releaseStream: (streamId) => releaseStream(w.sql, streamId, w.notifyChannel),
     releaseAll: () => releaseAllStreams(w.sql, w.notifyChannel),

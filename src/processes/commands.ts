@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import type { AnyApp } from "./process-kit.ts";
+import { tokenUsage } from "./run-token.ts";
 
 export type CommandHelp = { usage: string; summary: string };
 
@@ -41,6 +42,10 @@ export function commandsOf(app: AnyApp): Record<string, CommandHelp> {
       summary: "Saga instances, or retry one that needs attention.",
     },
     streams: { usage: "streams show <stream-id>", summary: "Print a stream's recorded events, one JSON line each." },
+    token: {
+      usage: tokenUsage(app),
+      summary: "Print a bearer token signed with AUTH_JWT_SECRET (or the development secret) for local use.",
+    },
   };
   const theirs = Object.fromEntries(
     Object.entries(app.commands ?? {}).map(([name, c]) => [name, { usage: c.usage, summary: c.summary }]),

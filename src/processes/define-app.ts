@@ -69,6 +69,11 @@ export type AppDefinition<C = undefined, S = undefined> = {
   sagas?: (ctx: ServicesContext<C, S>) => SagaDefinition<any>[];
   /** CLI commands of the app's own, beside eventline's. */
   commands?: Record<string, AppCommand<C, S>>;
+  /**
+   * The roles the app's routes check, and what its tokens' subjects are (`member`, `tenant`): the `token` command
+   * takes `--<subjectFlag> <id>` and refuses roles not listed here.
+   */
+  auth?: { roles?: readonly string[]; subjectFlag?: string };
   /** Fault points the app trips itself (read from `AppContext.fault`), for its failure tests. */
   faults?: readonly string[];
 };

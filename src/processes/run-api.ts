@@ -1,9 +1,12 @@
 import { withBrokerConnection } from "../broker/amqp-connection.ts";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { createApp } from "../http/create-app.ts";
+import { createJwtAuthenticator } from "../http/auth/jwt-authenticator.ts";
 import { assertHorizonMoving } from "../store/horizon.ts";
 import { horizonGauge } from "./horizon-gauge.ts";
 import { createAdminDeps } from "./admin-deps.ts";
+import { binOf } from "./commands.ts";
+import { tokenUsage } from "./run-token.ts";
 import { onShutdown, type ProcessContext, wireProcess } from "./process-kit.ts";
 
 /** The API process: the app's routes, operations and admin routes, on HOST:PORT. */
@@ -41,10 +44,11 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
       latency.observe({ method }, seconds);
     },
     log,
+    auth: { authenticator: createJwtAuthenticator(config.auth.jwt), adminToken: config.adminToken, realm: ctx.app.name },
+    corsOrigins: config.auth.corsOrigins,
     routes: wired.routes(),
     openapi: ctx.app.openapi ?? { title: `${ctx.app.name} API`, version: "0.0.0" },
     admin: createAdminDeps({
-      token: config.adminToken,
       sql: db.sql,
       readSql: db.readSql,
       store: wired.store,
@@ -57,6 +61,11 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
   });
   const server = ctx.serve(app.fetch, config.host, config.port);
   log("info", "api listening", { url: server.url });
+  if (config.auth.devSecret)
+    log(
+      "warn",
+      `bearer tokens are checked against the development secret; get one with: ${binOf(ctx.app)} ${tokenUsage(ctx.app)}`,
+    );
   onShutdown(log, async () => {
     await server.stop();
     await db.end();

@@ -2,6 +2,7 @@ import { type Config, loadConfig } from "../config.ts";
 import { ConfigError } from "../core/errors.ts";
 import { createLogger } from "../log.ts";
 import { binOf, commandsOf, usageText } from "./commands.ts";
+import { runToken } from "./run-token.ts";
 import { installCrashGuard } from "./crash-guard.ts";
 import type { AppDefinition } from "./define-app.ts";
 import { isShuttingDown, type ProcessContext, type Serve, wireProcess } from "./process-kit.ts";
@@ -72,6 +73,8 @@ async function dispatch<C, S>(app: AppDefinition<C, S>, argv: string[], serve: S
     process.stdout.write(`usage: ${binOf(app)} ${known.usage}\n\n${known.summary}\n`);
     return;
   }
+  // Signing a token needs only the auth settings, so it works before any server is configured.
+  if (command === "token" && !app.commands?.token) return runToken(app, process.env, args);
   const { config, appConfig } = loadConfigs(app as AppDefinition<C, unknown>);
   const role = command === "consumer" ? `consumer:${args[0]}` : command;
   const log = createLogger({ app: app.name, role, pid: process.pid }, config.logLevel);

@@ -25,11 +25,12 @@ describe("the benchmark (smoke size)", () => {
       [64, 0],
       [128, 0],
       [64, 0],
+      [64, 0],
     ]);
     expect(json.relay.events).toBe(300);
     expect(json.relay.roundRatios).toHaveLength(3);
     expect(Object.keys(json.machineLoad)).toEqual(["appends", "http", "relay", "read model", "rebuild", "snapshots"]);
-    expect(json.targets).toHaveLength(10);
+    expect(json.targets).toHaveLength(11);
     expect(json.targets.every((t: { met: unknown }) => typeof t.met === "boolean")).toBe(true);
     expect(out).toContain("| target (smoke run: no verdict) | measured | met |");
     expect(json.readModel.map((r: { handler: string }) => r.handler)).toEqual([

@@ -1,3 +1,4 @@
+import { staffBearer } from "../../scripts/bearer.ts";
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { freePort } from "../support/processes.ts";
 import { join } from "node:path";
@@ -53,7 +54,7 @@ describe("the API on Deno", () => {
       }
       const created = await fetch(`${base}/products`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...(await staffBearer()) },
         body: JSON.stringify({ sku: `DENO-${crypto.randomUUID().slice(0, 6)}`, name: "Dinosaur", price: 999 }),
       });
       expect(created.status).toBe(201);

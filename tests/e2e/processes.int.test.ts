@@ -1,3 +1,4 @@
+import { staffBearer } from "../../scripts/bearer.ts";
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { outboxStatus } from "../../src/outbox/outbox-queries.ts";
 import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
@@ -29,18 +30,23 @@ async function waitFor<T>(what: string, read: () => Promise<T>, accept: (v: T) =
   }
 }
 
+let staff: Record<string, string>;
+
+/** POST as staff with every shop role, unless `headers` carries another Authorization. */
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${base}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json", ...headers },
+    headers: { "content-type": "application/json", ...staff, ...headers },
     body: JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, unknown> };
 }
 
-const get = (path: string) => fetch(`${base}${path}`).then((r) => r.json() as Promise<Record<string, unknown>>);
+const get = (path: string) =>
+  fetch(`${base}${path}`, { headers: staff }).then((r) => r.json() as Promise<Record<string, unknown>>);
 
 beforeAll(async () => {
+  staff = await staffBearer();
   db = await createTestDatabase();
   const tag = crypto.randomUUID().slice(0, 8);
   const port = freePort();

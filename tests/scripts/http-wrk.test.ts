@@ -42,7 +42,7 @@ describe("the benchmark's wrk runs", () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 50);
     try {
-      const row = await runWrk("http://127.0.0.1:9", 1, 64);
+      const row = await runWrk("http://127.0.0.1:9", 1, 64, "Bearer x");
       expect(row.perSecond).toBe(9317.02);
       expect(row.seconds).toBe(1);
     } finally {

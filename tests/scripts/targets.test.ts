@@ -1,4 +1,5 @@
 import { describe, expect, it } from "bun:test";
+import { HTTP_TARGETS } from "../../scripts/bench/http.ts";
 import { type BenchResults, checkTargets } from "../../scripts/bench/targets.ts";
 
 const measured = { ops: 1, seconds: 1, p50Ms: 1 };
@@ -10,9 +11,9 @@ function results(over: Partial<BenchResults> = {}): BenchResults {
       { path: "eventline appendToStream (group commit)", concurrency: 16, perSecond: 1_000, p99Ms: 90, ...measured },
     ],
     http: [
-      { target: "eventline API: POST /products", connections: 64, perSecond: 9_000, p50Ms: 6, p99Ms: 20, non2xx: 0, seconds: 15 },
+      { target: HTTP_TARGETS.api, connections: 64, perSecond: 9_000, p50Ms: 6, p99Ms: 20, non2xx: 0, seconds: 15 },
       {
-        target: "eventline API: POST /products",
+        target: HTTP_TARGETS.api,
         connections: 128,
         perSecond: 11_000,
         p50Ms: 11,
@@ -20,15 +21,8 @@ function results(over: Partial<BenchResults> = {}): BenchResults {
         non2xx: 0,
         seconds: 15,
       },
-      {
-        target: "same Hono app answering a constant",
-        connections: 64,
-        perSecond: 60_000,
-        p50Ms: 1,
-        p99Ms: 3,
-        non2xx: 0,
-        seconds: 15,
-      },
+      { target: HTTP_TARGETS.constant, connections: 64, perSecond: 60_000, p50Ms: 1, p99Ms: 3, non2xx: 0, seconds: 15 },
+      { target: HTTP_TARGETS.constantVerifying, connections: 64, perSecond: 50_000, p50Ms: 1, p99Ms: 3, non2xx: 0, seconds: 15 },
     ],
     relay: {
       events: 60_000,
@@ -55,7 +49,7 @@ const verdict = (r: BenchResults, starts: string) => checkTargets(r).find((t) =>
 describe("the benchmark's target check", () => {
   it("meets every target with a run that holds them all", () => {
     const checks = checkTargets(results());
-    expect(checks.length).toBe(9);
+    expect(checks.length).toBe(10);
     expect(checks.filter((t) => !t.met)).toEqual([]);
   });
 
@@ -76,11 +70,21 @@ describe("the benchmark's target check", () => {
 
   it("misses HTTP when no count holds both throughput and p99, or when requests failed", () => {
     const slow = results();
-    slow.http = slow.http.map((h) => (h.target.startsWith("eventline") ? { ...h, p99Ms: 51 } : h));
+    slow.http = slow.http.map((h) => (h.target === HTTP_TARGETS.api ? { ...h, p99Ms: 51 } : h));
     expect(verdict(slow, "HTTP")).toBe(false);
     const failing = results();
     failing.http = failing.http.map((h) => ({ ...h, non2xx: 3 }));
     expect(verdict(failing, "HTTP")).toBe(false);
+  });
+
+  it("misses the token cost when verifying adds more than a tenth of a command's time at the same connections", () => {
+    const r = results();
+    // 1e6/30k - 1e6/60k = 16.7 µs against a command of 1e6/9k = 111 µs at 64 connections.
+    r.http = r.http.map((h) => (h.target === HTTP_TARGETS.constantVerifying ? { ...h, perSecond: 30_000 } : h));
+    const check = checkTargets(r).find((t) => t.target.startsWith("verifying a token"));
+    expect(check?.met).toBe(false);
+    expect(check?.measured).toBe("16.7 µs of a 111 µs command (15.0%)");
+    expect(verdict(results(), "verifying a token")).toBe(true);
   });
 
   it("judges the rebuild over the largest log, not the fastest", () => {

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { ADMIN_ROLE } from "../../src/hono.ts";
+import { bearerFor } from "../support/auth.ts";
 import { Hono } from "hono";
 import { createApp } from "../../src/http/create-app.ts";
 import { ADMIN_TOKEN, createShopHarness } from "../support/shop-harness.ts";
@@ -125,15 +127,17 @@ describe("bad input", () => {
 });
 
 describe("admin routes", () => {
-  it("reject a missing or wrong token and accept the right one", async () => {
-    expect((await h.call("GET", "/admin/outbox")).status).toBe(401);
+  it("take the admin token or a token with the admin role, and refuse anyone else", async () => {
+    expect((await h.call("GET", "/admin/outbox", undefined, { authorization: "" })).status).toBe(401);
     expect((await h.call("GET", "/admin/outbox", undefined, { authorization: "Bearer wrong-token-0123456789" })).status).toBe(
       401,
     );
+    expect((await h.call("GET", "/admin/outbox")).status).toBe(403);
     expect((await h.call("GET", "/admin/outbox", undefined, { authorization: `Bearer ${ADMIN_TOKEN}` })).status).toBe(200);
+    expect((await h.call("GET", "/admin/outbox", undefined, await bearerFor("operator-1", [ADMIN_ROLE]))).status).toBe(200);
   });
 
-  it("do not exist when no token is configured", async () => {
+  it("let no one in when neither an admin token nor a token verifier is configured", async () => {
     const app = createApp({
       ready: async () => {},
       admin: {
@@ -144,6 +148,9 @@ describe("admin routes", () => {
         rebuild: async () => {},
       },
     });
-    expect((await app.request("/admin/outbox", { headers: { authorization: "Bearer anything-at-all-0123" } })).status).toBe(404);
+    expect((await app.request("/admin/outbox")).status).toBe(401);
+    const res = await app.request("/admin/outbox", { headers: { authorization: "Bearer anything-at-all-0123" } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("www-authenticate")).toBe('Bearer realm="eventline", error="invalid_token"');
   });
 });

@@ -17,7 +17,11 @@ afterAll(async () => h.close());
 
 const freshSku = () => `OK-${crypto.randomUUID().slice(0, 12)}`;
 const post = (path: string, body: unknown) =>
-  h.app.request(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  h.app.request(path, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...h.staff },
+    body: JSON.stringify(body),
+  });
 
 /** Text Postgres cannot store, control characters, and unicode longer than any field allows. */
 const hostileText = fc.oneof(

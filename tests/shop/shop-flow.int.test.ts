@@ -84,7 +84,9 @@ describe("the shop, end to end through the relay and the consumers", () => {
     });
 
     // The checkout saga's part, done by hand here: charge, reserve, confirm.
-    await h.shop.service.chargePayment(orderId, 2400, "tok_visa");
+    const placedEvent = (await h.shop.store.readStream(`order-${orderId}`)).find((e) => e.type === "OrderPlaced");
+    const { payment } = (placedEvent as { data: { payment: { reference: string } } }).data;
+    await h.shop.service.chargePayment(orderId, 2400, payment.reference);
     await h.shop.service.reserveStock(sku, orderId, 2);
     const confirmed = await h.shop.service.confirmOrder(orderId);
     const queue = await freshly("/warehouse/shipping-queue", confirmed.position);
@@ -148,7 +150,7 @@ describe("the shop, end to end through the relay and the consumers", () => {
       const post = (path: string, body: unknown) =>
         fetch(`${base}${path}`, {
           method: "POST",
-          headers: { "content-type": "application/json" },
+          headers: { "content-type": "application/json", ...h.staff },
           body: JSON.stringify(body),
         }).then(async (r) => ({ status: r.status, body: await r.json() }));
       const added = await post("/products", { sku: `PEN-${crypto.randomUUID().slice(0, 6)}`, name: "Pen", price: 199 });

@@ -11,6 +11,7 @@ import { sagaStarter } from "../../src/sagas/saga-starter.ts";
 import { createAdminDeps } from "../../src/processes/admin-deps.ts";
 import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl } from "./amqp.ts";
+import { bearerFor, STAFF, testAuthenticator } from "./auth.ts";
 import { createTestDatabase, type TestDatabase } from "./pg.ts";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
@@ -31,7 +32,6 @@ export async function createShopHarness(options: { pipeline?: boolean; saga?: bo
   await shop.ensureReadModels();
   // The admin routes on the real components, wired as the API process wires them.
   const admin = createAdminDeps({
-    token: ADMIN_TOKEN,
     sql: db.sql,
     readSql: db.sql,
     store: shop.store,
@@ -41,7 +41,13 @@ export async function createShopHarness(options: { pipeline?: boolean; saga?: bo
     notifyChannel,
     log,
   });
-  const app = createApp({ ready: async () => {}, routes: shop.routes(), admin });
+  const app = createApp({
+    ready: async () => {},
+    routes: shop.routes(),
+    admin,
+    auth: { authenticator: testAuthenticator, adminToken: ADMIN_TOKEN, realm: "shop" },
+  });
+  const staff = await bearerFor("staff-test", STAFF);
   const broker = options.pipeline ? connectBroker(amqpUrl(), log, `test-shop-${tag}`) : undefined;
   const relay = broker
     ? createRelay({
@@ -96,10 +102,17 @@ export async function createShopHarness(options: { pipeline?: boolean; saga?: bo
     queuePrefix,
     app,
     gateway,
+    /** The Authorization header of a staff member with every shop role. */
+    staff,
     registry: new Registry(),
-    /** JSON request through `app.request`, no server. */
+    /**
+     * JSON request through `app.request`, no server, as staff with every shop role unless `headers` has
+     * its own `authorization` (an empty one sends none).
+     */
     async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-      const init: RequestInit = { method, headers: { ...headers } };
+      const sent: Record<string, string> = { ...(headers.authorization === undefined ? staff : {}), ...headers };
+      if (!sent.authorization) delete sent.authorization;
+      const init: RequestInit = { method, headers: sent };
       if (body !== undefined) {
         init.body = typeof body === "string" ? body : JSON.stringify(body);
         (init.headers as Record<string, string>)["content-type"] ??= "application/json";

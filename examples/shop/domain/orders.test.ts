@@ -12,7 +12,7 @@ const placed: OrderEvent = {
     customerId: "c1",
     items: [{ sku: "MUG-1", quantity: 2, unitPrice: 1200 }],
     total: 2400,
-    paymentToken: "tok-1",
+    payment: { reference: "pm_1", last4: "ok-1" },
   },
 };
 const confirmed: OrderEvent = {
@@ -103,7 +103,7 @@ describe("orders decider", () => {
     it("charges each unit at the price it was added at, when a sku is added again after a price change", () => {
       deciderSpec(orders)
         .given([created, { ...mugAdded, data: { ...mugAdded.data, quantity: 1, unitPrice: 1000 } }, mugAdded])
-        .when({ type: "PlaceOrder", data: { orderId: "o1", paymentToken: "tok-1" } })
+        .when({ type: "PlaceOrder", data: { orderId: "o1", payment: { reference: "pm_1", last4: "ok-1" } } })
         .thenEmits([
           {
             type: "OrderPlaced",
@@ -115,7 +115,7 @@ describe("orders decider", () => {
                 { sku: "MUG-1", quantity: 2, unitPrice: 1200 },
               ],
               total: 3400,
-              paymentToken: "tok-1",
+              payment: { reference: "pm_1", last4: "ok-1" },
             },
           },
         ]);
@@ -124,7 +124,7 @@ describe("orders decider", () => {
     it("places a draft order with its items, their total and the payment token", () => {
       deciderSpec(orders)
         .given([created, mugAdded, teaAdded])
-        .when({ type: "PlaceOrder", data: { orderId: "o1", paymentToken: "tok-1" } })
+        .when({ type: "PlaceOrder", data: { orderId: "o1", payment: { reference: "pm_1", last4: "ok-1" } } })
         .thenEmits([
           {
             type: "OrderPlaced",
@@ -136,7 +136,7 @@ describe("orders decider", () => {
                 { sku: "TEA-1", quantity: 1, unitPrice: 500 },
               ],
               total: 2900,
-              paymentToken: "tok-1",
+              payment: { reference: "pm_1", last4: "ok-1" },
             },
           },
         ]);
@@ -145,7 +145,7 @@ describe("orders decider", () => {
     it("merges items added twice for the same sku into one line", () => {
       deciderSpec(orders)
         .given([created, mugAdded, teaAdded, mugAdded])
-        .when({ type: "PlaceOrder", data: { orderId: "o1", paymentToken: "tok-1" } })
+        .when({ type: "PlaceOrder", data: { orderId: "o1", payment: { reference: "pm_1", last4: "ok-1" } } })
         .thenEmits([
           {
             type: "OrderPlaced",
@@ -157,7 +157,7 @@ describe("orders decider", () => {
                 { sku: "TEA-1", quantity: 1, unitPrice: 500 },
               ],
               total: 5300,
-              paymentToken: "tok-1",
+              payment: { reference: "pm_1", last4: "ok-1" },
             },
           },
         ]);
@@ -166,7 +166,7 @@ describe("orders decider", () => {
     it("leaves removed items out of the placed order", () => {
       deciderSpec(orders)
         .given([created, mugAdded, teaAdded, { type: "ItemRemoved", data: { orderId: "o1", sku: "MUG-1" } }])
-        .when({ type: "PlaceOrder", data: { orderId: "o1", paymentToken: "tok-1" } })
+        .when({ type: "PlaceOrder", data: { orderId: "o1", payment: { reference: "pm_1", last4: "ok-1" } } })
         .thenEmits([
           {
             type: "OrderPlaced",
@@ -175,7 +175,7 @@ describe("orders decider", () => {
               customerId: "c1",
               items: [{ sku: "TEA-1", quantity: 1, unitPrice: 500 }],
               total: 500,
-              paymentToken: "tok-1",
+              payment: { reference: "pm_1", last4: "ok-1" },
             },
           },
         ]);
@@ -184,28 +184,28 @@ describe("orders decider", () => {
     it("refuses to place an order that does not exist", () => {
       deciderSpec(orders)
         .given([])
-        .when({ type: "PlaceOrder", data: { orderId: "o1", paymentToken: "tok-1" } })
+        .when({ type: "PlaceOrder", data: { orderId: "o1", payment: { reference: "pm_1", last4: "ok-1" } } })
         .thenRejects("NOT_FOUND");
     });
 
     it("refuses to place an order without items", () => {
       deciderSpec(orders)
         .given([created])
-        .when({ type: "PlaceOrder", data: { orderId: "o1", paymentToken: "tok-1" } })
+        .when({ type: "PlaceOrder", data: { orderId: "o1", payment: { reference: "pm_1", last4: "ok-1" } } })
         .thenRejects("ORDER_EMPTY");
     });
 
     it("refuses to place an order whose items were all removed", () => {
       deciderSpec(orders)
         .given([created, mugAdded, { type: "ItemRemoved", data: { orderId: "o1", sku: "MUG-1" } }])
-        .when({ type: "PlaceOrder", data: { orderId: "o1", paymentToken: "tok-1" } })
+        .when({ type: "PlaceOrder", data: { orderId: "o1", payment: { reference: "pm_1", last4: "ok-1" } } })
         .thenRejects("ORDER_EMPTY");
     });
 
     it("refuses to place an order that was already placed", () => {
       deciderSpec(orders)
         .given([created, mugAdded, placed])
-        .when({ type: "PlaceOrder", data: { orderId: "o1", paymentToken: "tok-1" } })
+        .when({ type: "PlaceOrder", data: { orderId: "o1", payment: { reference: "pm_1", last4: "ok-1" } } })
         .thenRejects("ORDER_NOT_DRAFT");
     });
   });

@@ -1,14 +1,16 @@
 import type { Decider } from "eventline";
-import { DomainError, NotFoundError } from "eventline";
+import { DomainError, NotFoundError, type Upcaster } from "eventline";
 
 export type OrderItem = { sku: string; quantity: number; unitPrice: number };
 export type OrderStatus = "DRAFT" | "PLACED" | "CONFIRMED" | "CANCELLED" | "SHIPPED";
+/** How an order is paid: the provider's reference for the card and its last four digits, never the card token. */
+export type PaymentMethod = { reference: string; last4: string };
 
 export type OrderCommand =
   | { type: "CreateOrder"; data: { orderId: string; customerId: string } }
   | { type: "AddItem"; data: { orderId: string; sku: string; quantity: number; unitPrice: number } }
   | { type: "RemoveItem"; data: { orderId: string; sku: string } }
-  | { type: "PlaceOrder"; data: { orderId: string; paymentToken: string } }
+  | { type: "PlaceOrder"; data: { orderId: string; payment: PaymentMethod } }
   | { type: "CancelOrder"; data: { orderId: string; reason: string } }
   | { type: "ConfirmOrder"; data: { orderId: string } }
   | { type: "ShipOrder"; data: { orderId: string } };
@@ -19,7 +21,7 @@ export type OrderEvent =
   | { type: "ItemRemoved"; data: { orderId: string; sku: string } }
   | {
       type: "OrderPlaced";
-      data: { orderId: string; customerId: string; items: OrderItem[]; total: number; paymentToken: string };
+      data: { orderId: string; customerId: string; items: OrderItem[]; total: number; payment: PaymentMethod };
     }
   | { type: "OrderCancelled"; data: { orderId: string; reason: string } }
   | { type: "OrderConfirmed"; data: { orderId: string; customerId: string; items: OrderItem[]; total: number } }
@@ -82,7 +84,7 @@ export const orders: Decider<OrderCommand, OrderEvent, Order> = {
               customerId: state.customerId,
               items: state.items,
               total: orderTotal(state.items),
-              paymentToken: command.data.paymentToken,
+              payment: command.data.payment,
             },
           },
         ];
@@ -125,3 +127,20 @@ export const orders: Decider<OrderCommand, OrderEvent, Order> = {
     }
   },
 };
+
+/**
+ * OrderPlaced at schema version 1 held the card token itself. Read now, it shows only the last four digits
+ * and a reference no provider knows, so a late charge is declined rather than made with a token in clear;
+ * `redact-payment-tokens` rewrites the stored rows (docs/security.md).
+ */
+export const orderPlacedWithoutToken: Upcaster = {
+  type: "OrderPlaced",
+  fromVersion: 1,
+  upcast: (data) => {
+    const { paymentToken, ...rest } = data as { paymentToken?: unknown };
+    return { ...rest, payment: { reference: UNKNOWN_PAYMENT_REFERENCE, last4: String(paymentToken ?? "").slice(-4) } };
+  },
+};
+
+/** The reference of a payment method tokenised before tokenisation existed: no provider charges it. */
+export const UNKNOWN_PAYMENT_REFERENCE = "pm_unknown";

@@ -53,10 +53,16 @@ export const payments: Decider<PaymentCommand, PaymentEvent, Payment> = {
  * the provider took the money, the answer still comes.
  */
 export type PaymentGateway = {
+  /**
+   * Exchanges a card token for the provider's reference at the edge, so the token itself is never stored,
+   * published or logged: only the reference and the last four characters go on.
+   */
+  tokenise(token: string): Promise<{ reference: string; last4: string }>;
   charge(input: {
     orderId: string;
     amount: number;
-    token: string;
+    /** The payment method's reference from `tokenise`. */
+    reference: string;
     idempotencyKey: string;
     signal?: AbortSignal;
   }): Promise<{ approved: boolean; reason?: string }>;
@@ -69,11 +75,15 @@ export type PaymentGateway = {
 };
 
 /**
- * A stand-in gateway: declines every token starting with `decline`, approves the rest, one answer per
- * idempotency key. `faults.refunds` makes refunds fail, for the tests of stuck compensations;
+ * A stand-in gateway: declines every card whose token starts with `decline` (and any reference it did not
+ * issue), approves the rest, one answer per idempotency key. It shares no state between processes, so its
+ * reference carries the verdict: an API process tokenises and a saga process charges. `faults.refunds` makes refunds fail, for the tests of stuck compensations;
  * `faults.chargeDelayMs` makes a charge answer late, ignoring the abort (the money has moved), and with
  * `faults.abortAfterCharge` the wait for that answer is aborted instead (the money has moved all the same).
  */
+const FAKE_APPROVE = "pm_fake_ok_";
+const FAKE_DECLINE = "pm_fake_decline_";
+
 export function createFakeGateway() {
   const answers = new Map<string, { approved: boolean; reason?: string; amount: number }>();
   const charges: string[] = [];
@@ -83,11 +93,16 @@ export function createFakeGateway() {
     charges,
     refunds,
     faults,
-    async charge({ orderId, amount, token, idempotencyKey, signal }) {
+    async tokenise(token) {
+      const verdict = token.startsWith("decline") ? FAKE_DECLINE : FAKE_APPROVE;
+      return { reference: `${verdict}${crypto.randomUUID()}`, last4: token.slice(-4) };
+    },
+    async charge({ orderId, amount, reference, idempotencyKey, signal }) {
       const earlier = answers.get(idempotencyKey);
       if (earlier) return { approved: earlier.approved, reason: earlier.reason };
-      const declined = token.startsWith("decline");
-      answers.set(idempotencyKey, { approved: !declined, reason: declined ? "card declined" : undefined, amount });
+      const declined = !reference.startsWith(FAKE_APPROVE);
+      const reason = reference.startsWith(FAKE_DECLINE) ? "card declined" : "unknown payment method";
+      answers.set(idempotencyKey, { approved: !declined, reason: declined ? reason : undefined, amount });
       if (!declined) charges.push(orderId);
       if (faults.chargeDelayMs > 0) {
         await new Promise<void>((resolve, reject) => {
@@ -99,7 +114,7 @@ export function createFakeGateway() {
             });
         });
       }
-      return declined ? { approved: false, reason: "card declined" } : { approved: true };
+      return declined ? { approved: false, reason } : { approved: true };
     },
     async findCharge({ idempotencyKey }) {
       const known = answers.get(idempotencyKey);

@@ -19,6 +19,7 @@ export function createHttpGateway(baseUrl: string, timeoutMs = 5_000): PaymentGa
     return JSON.parse(text) as T;
   }
   return {
+    tokenise: (token) => call("/payment-methods", { token }),
     charge: ({ signal, ...input }) => call("/charges", input, signal),
     async refund(input) {
       await call("/refunds", input);

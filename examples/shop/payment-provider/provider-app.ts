@@ -16,8 +16,9 @@ const ChargeBody = v.strictObject({
   idempotencyKey: v.pipe(v.string(), v.minLength(1), v.maxLength(300)),
   orderId: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
   amount: v.pipe(v.number(), v.integer(), v.minValue(0)),
-  token: v.pipe(v.string(), v.minLength(1), v.maxLength(200)),
+  reference: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
 });
+const PaymentMethodBody = v.strictObject({ token: v.pipe(v.string(), v.minLength(1), v.maxLength(200)) });
 const RefundBody = v.strictObject({
   idempotencyKey: v.pipe(v.string(), v.minLength(1), v.maxLength(300)),
   orderId: v.pipe(v.string(), v.minLength(1), v.maxLength(100)),
@@ -32,6 +33,10 @@ export async function ensureProviderTables(sql: Sql): Promise<void> {
       idempotency_key text primary key, order_id text not null, amount bigint not null, approved boolean not null,
       reason text, created_at timestamptz not null default now())`;
     await tx`create index if not exists provider_charges_order on provider_charges (order_id)`;
+    // A stand-in's vault: what a charge needs to decide (decline or not), never the card token itself.
+    await tx`create table if not exists provider_payment_methods (
+      reference text primary key, last4 text not null, declines boolean not null,
+      created_at timestamptz not null default now())`;
     await tx`create table if not exists provider_refunds (
       idempotency_key text primary key, order_id text not null, amount bigint not null,
       created_at timestamptz not null default now())`;
@@ -41,7 +46,8 @@ export async function ensureProviderTables(sql: Sql): Promise<void> {
 /**
  * A stand-in payment provider with its own state, the way real ones behave: every request carries an
  * idempotency key, and the same key again answers what the first request got and moves no money twice.
- * Tokens starting with `decline` are declined. A refund needs an approved charge of the order, and refunds
+ * A card token is exchanged for a reference (POST /payment-methods) and charges name the reference; cards
+ * whose token starts with `decline`, and references it does not know, are declined. A refund needs an approved charge of the order, and refunds
  * it once per key.
  */
 export function createPaymentProvider(deps: { sql: Sql; latencyMs?: number }): Hono {
@@ -50,14 +56,28 @@ export function createPaymentProvider(deps: { sql: Sql; latencyMs?: number }): H
   const pause = () => (deps.latencyMs ? new Promise((r) => setTimeout(r, deps.latencyMs)) : Promise.resolve());
   const bad = (issues: v.BaseIssue<unknown>[]) => ({ error: "invalid request", issues: issues.map((i) => i.message) });
 
+  app.post("/payment-methods", async (c) => {
+    const parsed = v.safeParse(PaymentMethodBody, await c.req.json().catch(() => undefined));
+    if (!parsed.success) return c.json(bad(parsed.issues), 400);
+    const { token } = parsed.output;
+    const reference = `pm_${crypto.randomUUID()}`;
+    const last4 = token.slice(-4);
+    await sql`insert into provider_payment_methods (reference, last4, declines)
+      values (${reference}, ${last4}, ${token.startsWith("decline")})`;
+    return c.json({ reference, last4 }, 201);
+  });
+
   app.post("/charges", async (c) => {
     const parsed = v.safeParse(ChargeBody, await c.req.json().catch(() => undefined));
     if (!parsed.success) return c.json(bad(parsed.issues), 400);
-    const { idempotencyKey, orderId, amount, token } = parsed.output;
-    const approved = !token.startsWith("decline");
+    const { idempotencyKey, orderId, amount, reference } = parsed.output;
+    const [method] = await sql<{ declines: boolean }[]>`
+      select declines from provider_payment_methods where reference = ${reference}`;
+    const approved = method !== undefined && !method.declines;
+    const reason = method ? "card declined" : "unknown payment method";
     await sql`
       insert into provider_charges (idempotency_key, order_id, amount, approved, reason)
-      values (${idempotencyKey}, ${orderId}, ${amount}, ${approved}, ${approved ? null : "card declined"})
+      values (${idempotencyKey}, ${orderId}, ${amount}, ${approved}, ${approved ? null : reason})
       on conflict (idempotency_key) do nothing`;
     const [charge] = await sql<{ order_id: string; amount: number; approved: boolean; reason: string | null }[]>`
       select order_id, amount, approved, reason from provider_charges where idempotency_key = ${idempotencyKey}`;

@@ -1,0 +1,63 @@
+import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { AuthenticationError, EventlineError } from "../../core/errors.ts";
+import type { Authenticator } from "./identity.ts";
+
+/** How bearer JWTs are verified: one HS256 secret or an identity provider's JWKS, and the claims required. */
+export type JwtOptions = {
+  /** A shared HS256 secret (at least 32 characters). */
+  secret?: string;
+  /** The identity provider's key set; tokens are then signed with its asymmetric keys. */
+  jwksUrl?: string;
+  issuer: string;
+  audience: string;
+  /** How far `exp` and `nbf` may be off from this clock. */
+  clockSkewSeconds: number;
+  /** The claim holding the roles, an array of strings (default `roles`). */
+  rolesClaim?: string;
+};
+
+// A key set only ever verifies asymmetric signatures, so a token cannot switch to HS256 and use a public key as the secret.
+const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
+
+/**
+ * Verifies bearer JWTs with jose: signature under the one allowed algorithm family (unsigned `alg: none`
+ * tokens never verify), issuer, audience, `exp` required, `nbf` honoured, both within the clock skew.
+ */
+export function createJwtAuthenticator(options: JwtOptions): Authenticator {
+  if (Boolean(options.secret) === Boolean(options.jwksUrl)) throw new TypeError("give exactly one of secret or jwksUrl");
+  const key: Uint8Array | JWTVerifyGetKey = options.secret
+    ? new TextEncoder().encode(options.secret)
+    : createRemoteJWKSet(new URL(options.jwksUrl as string));
+  const verifyOptions = {
+    issuer: options.issuer,
+    audience: options.audience,
+    algorithms: options.secret ? ["HS256"] : ASYMMETRIC,
+    clockTolerance: options.clockSkewSeconds,
+    requiredClaims: ["sub", "exp"],
+  };
+  const rolesClaim = options.rolesClaim ?? "roles";
+  return async (token) => {
+    try {
+      const { payload } = await jwtVerify(token, key as Uint8Array, verifyOptions);
+      const roles = payload[rolesClaim];
+      return {
+        subject: payload.sub as string,
+        roles: Array.isArray(roles) ? roles.filter((r): r is string => typeof r === "string") : [],
+      };
+    } catch (error) {
+      // The key set could not be fetched: the token may be fine, so this is our outage, not the caller's fault.
+      if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid)
+        throw new EventlineError("AUTH_UNAVAILABLE", "the identity provider's keys could not be fetched");
+      if (error instanceof errors.JOSEError) throw new AuthenticationError(refusal(error), "invalid_token");
+      throw new AuthenticationError("the bearer token is malformed", "invalid_token");
+    }
+  };
+}
+
+function refusal(error: InstanceType<typeof errors.JOSEError>): string {
+  if (error instanceof errors.JWTExpired) return "the bearer token has expired";
+  if (error instanceof errors.JWTClaimValidationFailed) return `the bearer token's ${error.claim} claim is not acceptable`;
+  if (error instanceof errors.JOSEAlgNotAllowed) return "the bearer token is signed with an algorithm this API does not take";
+  if (error instanceof errors.JWSSignatureVerificationFailed) return "the bearer token's signature does not verify";
+  return "the bearer token is malformed";
+}
