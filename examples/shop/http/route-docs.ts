@@ -19,7 +19,9 @@ export function commandDoc(tag: string, summary: string, status: 200 | 201 = 200
         content: { "application/json": { schema: resolver(CommandAnswer) } },
       },
       400: { description: "malformed or invalid body", content: problemContent },
-      404: { description: "unknown id", content: problemContent },
+      401: { description: "no bearer token, or one that does not verify", content: problemContent },
+      403: { description: "the token lacks the route's staff role", content: problemContent },
+      404: { description: "unknown id, or another customer's", content: problemContent },
       409: { description: "a business rule refused the command", content: problemContent },
       412: { description: "If-Match no longer holds", content: problemContent },
       413: { description: "body over 64 KiB", content: problemContent },
@@ -48,7 +50,9 @@ export function queryDoc(tag: string, summary: string, schema: GenericSchema) {
         description: "the read model's answer; header Eventline-Freshness says fresh or stale",
         content: { "application/json": { schema: resolver(schema) } },
       },
-      404: { description: "unknown id", content: problemContent },
+      401: { description: "no bearer token, or one that does not verify", content: problemContent },
+      403: { description: "the token lacks the route's staff role", content: problemContent },
+      404: { description: "unknown id, or another customer's", content: problemContent },
     },
   });
 }

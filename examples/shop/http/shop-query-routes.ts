@@ -3,10 +3,11 @@ import type { Sql } from "postgres";
 import { NotFoundError, ValidationError } from "eventline";
 import type { EventStore } from "eventline";
 import { loadState } from "eventline";
-import { type AppliedCheck, awaitFreshness } from "eventline/hono";
+import { type AppliedCheck, awaitFreshness, hasRole, identityRequired, requireIdentity, roleRequired } from "eventline/hono";
 import { queryOf } from "eventline/hono";
 import { orderStream, orders } from "../domain/orders.ts";
 import { idOr404 } from "./shop-command-routes.ts";
+import { ROLES, customerOr404 } from "./shop-access.ts";
 import { queryDoc } from "./route-docs.ts";
 import { AfterQuery, AsOfQuery, CustomerView, OrderView, ProductView, SalesReport } from "./schemas.ts";
 import * as v from "valibot";
@@ -31,7 +32,11 @@ const orderView = (r: OrderRow) => ({
   version: r.version,
 });
 
-/** The shop's queries: read models (with `?after=` read-your-writes), and audit and time travel from the store. */
+/**
+ * The shop's queries: read models (with `?after=` read-your-writes), and audit and time travel from the
+ * store. Products are public; a customer reads only their own profile and orders (anyone else's is 404);
+ * reports, audit and time travel are support's, the shipping queue shipping's.
+ */
 export function createShopQueryRoutes(deps: { readSql: Sql; store: EventStore; hasApplied: AppliedCheck }): Hono {
   const { readSql: sql, store } = deps;
   const app = new Hono();
@@ -43,11 +48,16 @@ export function createShopQueryRoutes(deps: { readSql: Sql; store: EventStore; h
   app.get(
     "/orders/:orderId",
     queryDoc("orders", "An order as the read model has it", OrderView),
+    identityRequired,
     queryOf(AfterQuery),
     fresh(["orders"]),
     async (c) => {
       const orderId = idOr404(c.req.param("orderId"), "order");
-      const [row] = await sql<OrderRow[]>`select * from shop_orders where order_id = ${orderId} and customer_id is not null`;
+      const identity = requireIdentity(c);
+      // Staff who serve orders see any; a customer's own id is part of the lookup, so another's is simply not found.
+      const owner = hasRole(identity, ROLES.support) || hasRole(identity, ROLES.shipping) ? null : identity.subject;
+      const [row] = await sql<OrderRow[]>`select * from shop_orders where order_id = ${orderId} and customer_id is not null
+        and (${owner}::text is null or customer_id = ${owner})`;
       if (!row) throw new NotFoundError("order", orderId);
       return c.json(orderView(row));
     },
@@ -56,10 +66,11 @@ export function createShopQueryRoutes(deps: { readSql: Sql; store: EventStore; h
   app.get(
     "/customers/:customerId",
     queryDoc("customers", "A customer", CustomerView),
+    identityRequired,
     queryOf(AfterQuery),
     fresh(["customers"]),
     async (c) => {
-      const customerId = idOr404(c.req.param("customerId"), "customer");
+      const customerId = customerOr404(c, idOr404(c.req.param("customerId"), "customer"));
       const [row] = await sql<{ name: string; email: string; forgotten: boolean; version: number }[]>`
       select name, email, forgotten, version from shop_customers where customer_id = ${customerId}`;
       if (!row) throw new NotFoundError("customer", customerId);
@@ -70,10 +81,11 @@ export function createShopQueryRoutes(deps: { readSql: Sql; store: EventStore; h
   app.get(
     "/customers/:customerId/orders",
     queryDoc("customers", "A customer's orders", v.object({ orders: v.array(OrderView) })),
+    identityRequired,
     queryOf(AfterQuery),
     fresh(["customers", "orders"]),
     async (c) => {
-      const customerId = idOr404(c.req.param("customerId"), "customer");
+      const customerId = customerOr404(c, idOr404(c.req.param("customerId"), "customer"));
       const [customer] = await sql`select 1 from shop_customers where customer_id = ${customerId}`;
       if (!customer) throw new NotFoundError("customer", customerId);
       const rows = await sql<OrderRow[]>`select * from shop_orders where customer_id = ${customerId} order by updated_at`;
@@ -99,6 +111,7 @@ export function createShopQueryRoutes(deps: { readSql: Sql; store: EventStore; h
   app.get(
     "/reports/sales",
     queryDoc("reports", "Revenue and units per sku over confirmed orders", SalesReport),
+    roleRequired(ROLES.support),
     queryOf(AfterQuery),
     fresh(["sales"]),
     async (c) => {
@@ -116,6 +129,7 @@ export function createShopQueryRoutes(deps: { readSql: Sql; store: EventStore; h
   app.get(
     "/warehouse/shipping-queue",
     queryDoc("warehouse", "Confirmed orders not yet shipped", v.object({ orders: v.array(OrderView) })),
+    roleRequired(ROLES.shipping),
     queryOf(AfterQuery),
     fresh(["orders"]),
     async (c) => {
@@ -127,6 +141,7 @@ export function createShopQueryRoutes(deps: { readSql: Sql; store: EventStore; h
   app.get(
     "/orders/:orderId/events",
     queryDoc("audit", "The order's recorded events, from the store", v.object({ events: v.array(v.unknown()) })),
+    roleRequired(ROLES.support),
     async (c) => {
       const orderId = idOr404(c.req.param("orderId"), "order");
       const events = await store.readStream(orderStream(orderId));
@@ -142,6 +157,7 @@ export function createShopQueryRoutes(deps: { readSql: Sql; store: EventStore; h
       "The order's state as of a version or a time (?version=N or ?at=ISO)",
       v.object({ version: v.number(), state: v.unknown() }),
     ),
+    roleRequired(ROLES.support),
     queryOf(AsOfQuery),
     async (c) => {
       const orderId = idOr404(c.req.param("orderId"), "order");
