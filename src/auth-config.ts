@@ -20,6 +20,8 @@ export type AuthConfig = {
   corsOrigins: string[];
 };
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
 const origin = v.pipe(
   v.string(),
   v.regex(/^https?:\/\/[^/\s]+$/, "must be origins like https://app.example.com, comma-separated"),
@@ -59,7 +61,8 @@ const AuthSchema = v.object({
 
 /**
  * Who may call the API: a shared HS256 secret or an identity provider's JWKS, with the issuer and audience
- * tokens must name. Without either, a development run uses DEV_JWT_SECRET; production refuses to start.
+ * tokens must name. Without either, an API on loopback (or EVENTLINE_ENV=development) uses DEV_JWT_SECRET;
+ * production, and an API listening beyond loopback, refuse to start.
  */
 export function loadAuthConfig(env: Record<string, string | undefined>): AuthConfig {
   const parsed = v.safeParse(AuthSchema, env);
@@ -77,6 +80,15 @@ export function loadAuthConfig(env: Record<string, string | undefined>): AuthCon
     if (!c.AUTH_ISSUER) problems.push("AUTH_ISSUER is required in production");
     if (!c.AUTH_AUDIENCE) problems.push("AUTH_AUDIENCE is required in production");
   }
+  if (production && c.AUTH_JWKS_URL && !c.AUTH_JWKS_URL.startsWith("https://"))
+    problems.push("AUTH_JWKS_URL must be https:// in production: whoever serves the keys decides who is who");
+  // A forgotten EVENTLINE_ENV must not open a deployed API to the public development secret: beyond
+  // loopback it is used only when development is asked for by name.
+  const development = c.EVENTLINE_ENV === "development" || c.EVENTLINE_ENV === "test";
+  if (!production && !development && !c.AUTH_JWT_SECRET && !c.AUTH_JWKS_URL && !LOOPBACK.test(env.HOST ?? "127.0.0.1"))
+    problems.push(
+      `AUTH_JWT_SECRET or AUTH_JWKS_URL is required when HOST (${env.HOST}) is not loopback; EVENTLINE_ENV=development allows the development secret`,
+    );
   if (problems.length) throw new ConfigError(problems);
   const secret = c.AUTH_JWKS_URL ? undefined : (c.AUTH_JWT_SECRET ?? DEV_JWT_SECRET);
   return {

@@ -8,6 +8,7 @@ import { createFakeGateway, type PaymentGateway } from "./domain/payments.ts";
 import { createShopRoutes } from "./http/create-shop-routes.ts";
 import { createHttpGateway } from "./payment-provider/http-payment-gateway.ts";
 import { createPaymentProvider, ensureProviderTables } from "./payment-provider/provider-app.ts";
+import { redactPaymentTokens } from "./payment-provider/redact-payment-tokens.ts";
 import { shopReadModels } from "./read-models/index.ts";
 import { loadShopConfig, type ShopConfig } from "./shop-config.ts";
 import { createShopService, type ShopService } from "./shop-service.ts";
@@ -68,6 +69,22 @@ export function defineShopApp(options: ShopAppOptions = {}) {
             await server.stop();
             await db.end();
           });
+        },
+      },
+      "redact-payment-tokens": {
+        usage: "redact-payment-tokens",
+        summary:
+          "Exchange card tokens stored before tokenisation (OrderPlaced v1, checkout data) for the provider's references, in place.",
+        async run({ wire, appConfig }) {
+          const shop = wire();
+          try {
+            const url = appConfig.paymentProvider.url;
+            const gateway = options.gateway ?? (url ? createHttpGateway(url) : createFakeGateway());
+            const done = await redactPaymentTokens(shop.context, gateway);
+            process.stdout.write(`rewrote ${done.events} OrderPlaced events and ${done.sagas} checkouts\n`);
+          } finally {
+            await shop.end();
+          }
         },
       },
       "forget-subject": {

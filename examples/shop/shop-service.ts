@@ -129,8 +129,11 @@ export function createShopService(deps: { store: EventStore; gateway: PaymentGat
 
     /** The card token stops here: the provider's reference and the last four digits are what the order records. */
     async placeOrder(orderId: string, paymentToken: string, opts: HandleCommandOptions<Order> = {}) {
-      // Ownership first, so a stranger's request for someone else's order makes no call to the provider.
-      if (opts.guard) opts.guard((await loadState(store, orders, orderStream(orderId))).state);
+      // Who may, and whether the order can be placed at all, before the card goes to the provider: a
+      // stranger's request or a second place sends it nowhere. The command below checks both again.
+      const { state } = await loadState(store, orders, orderStream(orderId));
+      opts.guard?.(state);
+      orders.decide({ type: "PlaceOrder", data: { orderId, payment: { reference: "", last4: "" } } }, state);
       const payment = await gateway.tokenise(paymentToken);
       return handleCommand(store, orders, orderStream(orderId), { type: "PlaceOrder", data: { orderId, payment } }, locked(opts));
     },

@@ -52,6 +52,8 @@ export async function handleCommand<C extends Command, E extends Event, S>(
     return serialize.run(streamId, () => handleCommand(store, decider, streamId, command, rest));
   }
   const maxAttempts = options.expectedVersion === undefined ? (options.maxAttempts ?? 10) : 1;
+  // The guard sees the state before an earlier answer is handed back, so a replay never passes it by.
+  if (options.guard) options.guard((await loadState(store, decider, streamId)).state);
   if (options.idempotencyKey) {
     const earlier = await store.findEvents(await idsFor(options.idempotencyKey, 32));
     const last = earlier[earlier.length - 1];

@@ -4,7 +4,7 @@ import { describeRoute, openAPIRouteHandler } from "hono-openapi";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { AuthenticationError } from "../core/errors.ts";
+import { AuthenticationError, errorMessage } from "../core/errors.ts";
 import { traceIdOf } from "../core/trace.ts";
 import { type AdminDeps, createAdminRoutes } from "./admin-routes.ts";
 import { authenticate } from "./auth/authenticate.ts";
@@ -85,7 +85,9 @@ export function createApp(deps: AppDeps): Hono {
         await deps.ready();
         return c.json({ status: "ready" });
       } catch (error) {
-        return c.json({ status: "not ready", detail: String((error as Error).message ?? error) }, 503);
+        // The reason stays in the log: a driver's message can carry SQL, hosts or user names.
+        deps.log?.("warn", "not ready", { requestId: c.get("requestId"), error: errorMessage(error) });
+        return c.json({ status: "not ready", detail: "a dependency did not answer; the log says which" }, 503);
       }
     },
   );

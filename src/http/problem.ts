@@ -45,6 +45,7 @@ const statusByCode: Record<string, ContentfulStatusCode> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   IDEMPOTENCY_MISMATCH: 422,
   REBUILD_RUNNING: 409,
+  AUTH_UNAVAILABLE: 503,
 };
 
 export function problem(status: ContentfulStatusCode, detail: string, extra: Partial<Problem> = {}): Problem {

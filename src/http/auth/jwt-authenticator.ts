@@ -39,14 +39,18 @@ export function createJwtAuthenticator(options: JwtOptions): Authenticator {
   return async (token) => {
     try {
       const { payload } = await jwtVerify(token, key as Uint8Array, verifyOptions);
+      if (typeof payload.sub !== "string" || payload.sub.length === 0)
+        throw new AuthenticationError("the bearer token names no subject", "invalid_token");
       const roles = payload[rolesClaim];
       return {
         subject: payload.sub as string,
         roles: Array.isArray(roles) ? roles.filter((r): r is string => typeof r === "string") : [],
       };
     } catch (error) {
+      if (error instanceof AuthenticationError) throw error;
       // The key set could not be fetched: the token may be fine, so this is our outage, not the caller's fault.
-      if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid)
+      const fetchFailed = options.jwksUrl !== undefined && !(error instanceof errors.JOSEError);
+      if (fetchFailed || error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid)
         throw new EventlineError("AUTH_UNAVAILABLE", "the identity provider's keys could not be fetched");
       if (error instanceof errors.JOSEError) throw new AuthenticationError(refusal(error), "invalid_token");
       throw new AuthenticationError("the bearer token is malformed", "invalid_token");
