@@ -65,9 +65,14 @@ describe("authentication settings", () => {
     ]);
     expect(loadConfig({ ...valid, HOST: "0.0.0.0", EVENTLINE_ENV: "development" }).auth.devSecret).toBe(true);
     expect(loadConfig({ ...valid, HOST: "0.0.0.0", AUTH_JWT_SECRET: realSecret }).auth.devSecret).toBe(false);
-    expect(problemsOf({ EVENTLINE_ENV: "production", AUTH_JWKS_URL: "http://id.example.com/jwks", AUTH_ISSUER: "i", AUTH_AUDIENCE: "a" })).toEqual([
-      "AUTH_JWKS_URL must be https:// in production: whoever serves the keys decides who is who",
-    ]);
+    expect(
+      problemsOf({
+        EVENTLINE_ENV: "production",
+        AUTH_JWKS_URL: "http://id.example.com/jwks",
+        AUTH_ISSUER: "i",
+        AUTH_AUDIENCE: "a",
+      }),
+    ).toEqual(["AUTH_JWKS_URL must be https:// in production: whoever serves the keys decides who is who"]);
   });
 
   it("refuse a short secret, both a secret and a key set, a skew over five minutes and a bad origin, with eventline's other problems", () => {

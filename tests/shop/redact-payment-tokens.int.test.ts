@@ -53,7 +53,7 @@ describe("redacting card tokens stored before tokenisation", () => {
 
     const [event] = await h.shop.store.readStream(`order-${orderId}`);
     expect(event?.schemaVersion).toBe(2);
-    const { payment } = event?.data as { payment: { reference: string; last4: string } };
+    const { payment } = (event as { data: { payment: { reference: string; last4: string } } }).data;
     expect(payment.last4).toBe("3184");
     expect((await findSaga(h.db.sql, `checkout-${orderId}`))?.data).toEqual({ orderId, payment });
     // The reference is one the provider knows: a checkout still running charges it.
