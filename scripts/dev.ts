@@ -56,6 +56,18 @@ const children = roles.map((role) => {
   return child;
 });
 
+// Every route but the catalog's reads needs a bearer token; the API checks them against the development secret.
+process.stdout.write(
+  [
+    "",
+    "Get a token for the API (Authorization: Bearer <token>):",
+    "  bun run eventline token --customer <uuid>      a customer (sign up with POST /customers)",
+    "  bun run eventline token --role catalog         staff: catalog, inventory, support, shipping or admin",
+    `  try it at http://127.0.0.1:${env.PORT ?? "3000"}/docs`,
+    "",
+  ].join("\n"),
+);
+
 let stopping = false;
 async function stop(code: number): Promise<void> {
   if (stopping) return;

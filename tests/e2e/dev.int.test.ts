@@ -56,6 +56,17 @@ describe("the dev command", () => {
       expect(await fetch(`http://127.0.0.1:${probePort}/health`).then((r) => r.status)).toBe(200);
       const consumerMetrics = await fetch(`http://127.0.0.1:${consumerPort}/metrics`).then((r) => r.text());
       expect(consumerMetrics).toContain('eventline_consumer_lag_events{consumer="orders"}');
+      // The way to a token it prints works against the API it started.
+      expect(output).toContain("bun run eventline token --role catalog");
+      const token = Bun.spawnSync([process.execPath, join(root, "examples", "shop", "main.ts"), "token", "--role", "catalog"])
+        .stdout.toString()
+        .trim();
+      const added = await fetch(`http://127.0.0.1:${apiPort}/products`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ sku: `DEV-${crypto.randomUUID().slice(0, 6)}`, name: "Dev", price: 1 }),
+      });
+      expect(added.status).toBe(201);
       dev.kill("SIGINT");
       expect(await exited).toBe(0);
       expect(await listening(apiPort)).toBe(false);
