@@ -91,16 +91,26 @@ describe("the README's quick start, on the packed package", () => {
       await Bun.sleep(100);
     }
 
-    const created = await fetch(`${base}/tasks`, {
+    const anonymous = await fetch(`${base}/tasks`, {
       method: "POST",
       headers: { "content-type": "application/json" },
+      body: JSON.stringify({ title: "write the docs" }),
+    });
+    expect(anonymous.status).toBe(401);
+    // The token as the README gets it: from the app's own CLI, with nothing but the environment.
+    const signed = Bun.spawnSync([process.execPath, entry, "token", "--subject", "me"], { env: { ...process.env, ...env } });
+    expect(signed.exitCode).toBe(0);
+    const created = await fetch(`${base}/tasks`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${signed.stdout.toString().trim()}` },
       body: JSON.stringify({ title: "write the docs" }),
     });
     expect(created.status).toBe(201);
     const { taskId, version } = (await created.json()) as { taskId: string; version: number };
     expect(version).toBe(1);
-    const stored = await db.sql<{ type: string }[]>`select type from eventline_events where stream_id = ${`task-${taskId}`}`;
-    expect(stored.map((e) => e.type)).toEqual(["TaskAdded"]);
+    const stored = await db.sql<{ type: string; actor: string }[]>`
+      select type, metadata->>'actor' as actor from eventline_events where stream_id = ${`task-${taskId}`}`;
+    expect(stored).toEqual([{ type: "TaskAdded", actor: "me" }]);
 
     let row: unknown;
     while (Date.now() < deadline + 30_000) {
@@ -119,7 +129,11 @@ describe("the README's quick start, on the packed package", () => {
     const relayDeadline = Date.now() + 10_000;
     while ((await outboxRows()) !== 0 && Date.now() < relayDeadline) await Bun.sleep(50);
     expect(await outboxRows()).toBe(0);
-    const bad = await fetch(`${base}/tasks`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const bad = await fetch(`${base}/tasks`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${signed.stdout.toString().trim()}` },
+      body: "{}",
+    });
     expect(bad.status).toBe(400);
   }, 90_000);
 
