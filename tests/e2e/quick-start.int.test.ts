@@ -110,7 +110,7 @@ describe("the README's quick start, on the packed package", () => {
     expect(version).toBe(1);
     const stored = await db.sql<{ type: string; actor: string }[]>`
       select type, metadata->>'actor' as actor from eventline_events where stream_id = ${`task-${taskId}`}`;
-    expect(stored).toEqual([{ type: "TaskAdded", actor: "me" }]);
+    expect([...stored]).toEqual([{ type: "TaskAdded", actor: "me" }]);
 
     let row: unknown;
     while (Date.now() < deadline + 30_000) {
