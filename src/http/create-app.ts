@@ -4,7 +4,7 @@ import { describeRoute, openAPIRouteHandler } from "hono-openapi";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { AuthenticationError, errorMessage } from "../core/errors.ts";
+import { AuthenticationError, EventlineError, errorMessage } from "../core/errors.ts";
 import { traceIdOf } from "../core/trace.ts";
 import { type AdminDeps, createAdminRoutes } from "./admin-routes.ts";
 import { authenticate } from "./auth/authenticate.ts";
@@ -85,9 +85,11 @@ export function createApp(deps: AppDeps): Hono {
         await deps.ready();
         return c.json({ status: "ready" });
       } catch (error) {
-        // The reason stays in the log: a driver's message can carry SQL, hosts or user names.
+        // eventline's own findings (what holds the horizon back) are written for the probe; a driver's
+        // message can carry SQL, hosts or user names, so it stays in the log.
         deps.log?.("warn", "not ready", { requestId: c.get("requestId"), error: errorMessage(error) });
-        return c.json({ status: "not ready", detail: "a dependency did not answer; the log says which" }, 503);
+        const detail = error instanceof EventlineError ? error.message : "a dependency did not answer; the log says which";
+        return c.json({ status: "not ready", detail }, 503);
       }
     },
   );

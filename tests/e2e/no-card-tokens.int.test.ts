@@ -105,6 +105,8 @@ describe("card tokens sent to a full run", () => {
     const deadLetters: string[] = [];
     try {
       const ch = await conn.createChannel();
+      const ordersDead = queueNames("orders", env.QUEUE_PREFIX).dead;
+      await until("every OrderPlaced to be dead-lettered", async () => (await ch.checkQueue(ordersDead)).messageCount >= 6);
       for (const consumer of CONSUMERS) {
         const queue = queueNames(consumer, env.QUEUE_PREFIX).dead;
         if (!(await ch.checkQueue(queue).catch(() => undefined))) continue;
