@@ -55,6 +55,7 @@ beforeAll(async () => {
   };
   for (const [name, args] of Object.entries(shopProcesses)) running.push(startProcess(name, args, env));
   await until("the api", async () => (await fetch(`${base}/health`)).status === 200);
+  await until("the payment provider", async () => (await fetch(`${env.PAYMENT_PROVIDER_URL}/health`)).status === 200);
 });
 
 afterAll(async () => {

@@ -74,6 +74,12 @@ beforeAll(async () => {
     () => fetch(`${base}/health`).then((r) => r.status),
     (s) => s === 200,
   );
+  // Placing an order exchanges the card at the provider, so it must answer first.
+  await waitFor(
+    "the payment provider",
+    () => fetch(`${env.PAYMENT_PROVIDER_URL}/health`).then((r) => r.status),
+    (s) => s === 200,
+  );
 });
 
 afterAll(async () => {
