@@ -5,7 +5,7 @@ import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { queueNames } from "../../src/consumers/topology.ts";
 import { amqpUrl } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
-import { freePort, type RunningProcess, shopProcesses, startProcess } from "../support/processes.ts";
+import { type RunningProcess, shopProcesses, shopProcessEnv, startProcess } from "../support/processes.ts";
 
 let db: TestDatabase;
 let env: Record<string, string>;
@@ -32,27 +32,8 @@ async function post(path: string, body: unknown, auth: Record<string, string>) {
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const tag = crypto.randomUUID().slice(0, 8);
-  const port = freePort();
-  const providerPort = freePort();
-  base = `http://127.0.0.1:${port}`;
-  env = {
-    DATABASE_URL: db.url,
-    AMQP_URL: amqpUrl(),
-    DATABASE_SCHEMA: db.schema,
-    EVENTS_EXCHANGE: `test.tokens.${tag}`,
-    QUEUE_PREFIX: `test.${tag}`,
-    NOTIFY_CHANNEL: `tokens_${tag}`,
-    PORT: String(port),
-    RELAY_METRICS_PORT: "0",
-    CONSUMER_METRICS_PORT: "0",
-    SAGA_METRICS_PORT: "0",
-    CONSUMER_MAX_ATTEMPTS: "1",
-    PAYMENT_PROVIDER_PORT: String(providerPort),
-    PAYMENT_PROVIDER_URL: `http://127.0.0.1:${providerPort}`,
-    // Everything any process would say, so the scan sees the most a log could hold.
-    LOG_LEVEL: "debug",
-  };
+  // Everything any process would say, so the scan sees the most a log could hold.
+  ({ env, base } = shopProcessEnv(db, "tokens", { CONSUMER_MAX_ATTEMPTS: "1", LOG_LEVEL: "debug" }));
   for (const [name, args] of Object.entries(shopProcesses)) running.push(startProcess(name, args, env));
   await until("the api", async () => (await fetch(`${base}/health`)).status === 200);
   await until("the payment provider", async () => (await fetch(`${env.PAYMENT_PROVIDER_URL}/health`)).status === 200);

@@ -4,7 +4,7 @@ import { outboxStatus } from "../../src/outbox/outbox-queries.ts";
 import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
-import { freePort, jsonLines, type RunningProcess, shopProcesses, startProcess } from "../support/processes.ts";
+import { jsonLines, type RunningProcess, shopProcesses, shopProcessEnv, startProcess } from "../support/processes.ts";
 
 let db: TestDatabase;
 let env: Record<string, string>;
@@ -48,26 +48,7 @@ const get = (path: string) =>
 beforeAll(async () => {
   staff = await staffBearer();
   db = await createTestDatabase();
-  const tag = crypto.randomUUID().slice(0, 8);
-  const port = freePort();
-  const providerPort = freePort();
-  base = `http://127.0.0.1:${port}`;
-  env = {
-    DATABASE_URL: db.url,
-    AMQP_URL: amqpUrl(),
-    DATABASE_SCHEMA: db.schema,
-    EVENTS_EXCHANGE: `test.processes.${tag}`,
-    QUEUE_PREFIX: `test.${tag}`,
-    NOTIFY_CHANNEL: `processes_${tag}`,
-    PORT: String(port),
-    RELAY_METRICS_PORT: "0",
-    CONSUMER_METRICS_PORT: "0",
-    SAGA_METRICS_PORT: "0",
-    SAGA_LEASE_MS: "3000",
-    PAYMENT_PROVIDER_PORT: String(providerPort),
-    PAYMENT_PROVIDER_URL: `http://127.0.0.1:${providerPort}`,
-    LOG_LEVEL: "debug",
-  };
+  ({ env, base } = shopProcessEnv(db, "processes", { SAGA_LEASE_MS: "3000", LOG_LEVEL: "debug" }));
   for (const name of Object.keys(roles)) start(name);
   await waitFor(
     "the api",

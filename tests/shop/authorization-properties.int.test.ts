@@ -88,6 +88,17 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("bas
 const now = () => Math.floor(Date.now() / 1000);
 const claims = (subject: string) => ({ sub: subject, iss: TEST_JWT.issuer, aud: TEST_JWT.audience, roles: STAFF_ROLES });
 
+/** A token signed with the suite's own secret, but under `alg` and with or without an expiry. */
+function signedWith(alg: string, subject: string, exp?: number): Promise<string> {
+  const jwt = new SignJWT({ roles: STAFF_ROLES })
+    .setProtectedHeader({ alg })
+    .setSubject(subject)
+    .setIssuer(TEST_JWT.issuer)
+    .setAudience(TEST_JWT.audience);
+  if (exp !== undefined) jwt.setExpirationTime(exp);
+  return jwt.sign(new TextEncoder().encode(TEST_JWT.secret));
+}
+
 /** Tokens that must never get past authentication, each for a subject who would otherwise be let in. */
 const badTokens: Record<string, (subject: string) => Promise<string>> = {
   expired: (subject) => signToken(TEST_JWT, { subject, roles: STAFF_ROLES, expiresInSeconds: -120 }),
@@ -95,23 +106,10 @@ const badTokens: Record<string, (subject: string) => Promise<string>> = {
   "signed with another secret": (subject) =>
     signToken({ ...TEST_JWT, secret: "another-secret-entirely-0123456789abcdef" }, { subject, roles: STAFF_ROLES }),
   "alg none": async (subject) => `${b64({ alg: "none", typ: "JWT" })}.${b64({ ...claims(subject), exp: now() + 600 })}.`,
-  "alg switched to HS512": (subject) =>
-    new SignJWT({ roles: STAFF_ROLES })
-      .setProtectedHeader({ alg: "HS512" })
-      .setSubject(subject)
-      .setIssuer(TEST_JWT.issuer)
-      .setAudience(TEST_JWT.audience)
-      .setExpirationTime(now() + 600)
-      .sign(new TextEncoder().encode(TEST_JWT.secret)),
+  "alg switched to HS512": (subject) => signedWith("HS512", subject, now() + 600),
   "another issuer": (subject) => signToken({ ...TEST_JWT, issuer: "someone-else" }, { subject, roles: STAFF_ROLES }),
   "another audience": (subject) => signToken({ ...TEST_JWT, audience: "another-api" }, { subject, roles: STAFF_ROLES }),
-  "no expiry": (subject) =>
-    new SignJWT({ roles: STAFF_ROLES })
-      .setProtectedHeader({ alg: "HS256" })
-      .setSubject(subject)
-      .setIssuer(TEST_JWT.issuer)
-      .setAudience(TEST_JWT.audience)
-      .sign(new TextEncoder().encode(TEST_JWT.secret)),
+  "no expiry": (subject) => signedWith("HS256", subject),
   "signature cut off": async (subject) => (await signToken(TEST_JWT, { subject, roles: STAFF_ROLES })).replace(/\.[^.]+$/, "."),
 };
 
