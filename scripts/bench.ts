@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { connect } from "../src/store/connect.ts";
 import { benchAppends } from "./bench/appends.ts";
-import { benchHttp } from "./bench/http.ts";
+import { benchHttp, measureTokenVerification } from "./bench/http.ts";
 import { round } from "./bench/measure.ts";
 import { benchReadModel } from "./bench/read-model.ts";
 import { benchRebuild } from "./bench/rebuild.ts";
@@ -50,6 +50,7 @@ async function section<T>(name: string, run: () => Promise<T>): Promise<T> {
 }
 const appends = await section("appends", () => benchAppends(url, smoke ? 0.2 : 2));
 const http = await section("http", () => benchHttp(env, smoke ? 2 : 15, [64, 128], freePort));
+const tokens = await measureTokenVerification(smoke ? 200 : 20_000);
 // Five rounds of 12k: with three of ~6.7k a round lasted a third of a second, and one slow spell of the
 // disk (which the relay's deletes wait on and plain publishing does not) decided the ratio.
 const relay = await section("relay", () => benchRelay(url, AMQP_URL, smoke ? 300 : 60_000, smoke ? 20 : 200, smoke ? 3 : 5));
@@ -77,6 +78,7 @@ const result = {
   machine,
   appends,
   http,
+  tokens,
   relay,
   readModel,
   rebuild,
@@ -102,6 +104,13 @@ for (const h of http)
   lines.push(
     `| ${h.target} | ${h.connections} | ${round(h.perSecond, 0)} | ${round(h.p50Ms)} | ${round(h.p99Ms)} | ${h.non2xx} |`,
   );
+lines.push(
+  "",
+  "| token verification, in one process | µs per token |",
+  "|---|---|",
+  `| first sight (signature and claims) | ${round(tokens.firstSightUs)} |`,
+  `| remembered (its time window only) | ${round(tokens.rememberedUs, 2)} |`,
+);
 lines.push(
   "",
   "| relay | value |",

@@ -27,6 +27,7 @@ describe("the benchmark (smoke size)", () => {
       [64, 0],
       [64, 0],
     ]);
+    expect(json.tokens.firstSightUs).toBeGreaterThan(json.tokens.rememberedUs);
     expect(json.relay.events).toBe(300);
     expect(json.relay.roundRatios).toHaveLength(3);
     expect(Object.keys(json.machineLoad)).toEqual(["appends", "http", "relay", "read model", "rebuild", "snapshots"]);

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import { AuthenticationError, EventlineError } from "../../core/errors.ts";
-import type { Authenticator } from "./identity.ts";
+import type { Authenticator, Identity } from "./identity.ts";
 
 /** How bearer JWTs are verified: one HS256 secret or an identity provider's JWKS, and the claims required. */
 export type JwtOptions = {
@@ -14,7 +14,13 @@ export type JwtOptions = {
   clockSkewSeconds: number;
   /** The claim holding the roles, an array of strings (default `roles`). */
   rolesClaim?: string;
+  /** Verified tokens remembered until they expire (default 10,000; 0 remembers none). */
+  cacheSize?: number;
+  /** The clock, in milliseconds (tests move it). */
+  now?: () => number;
 };
+
+type Remembered = { identity: Identity; validFromMs: number; validUntilMs: number };
 
 // A key set only ever verifies asymmetric signatures, so a token cannot switch to HS256 and use a public key as the secret.
 const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"];
@@ -25,8 +31,11 @@ const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256
  */
 export function createJwtAuthenticator(options: JwtOptions): Authenticator {
   if (Boolean(options.secret) === Boolean(options.jwksUrl)) throw new TypeError("give exactly one of secret or jwksUrl");
-  const key: Uint8Array | JWTVerifyGetKey = options.secret
-    ? new TextEncoder().encode(options.secret)
+  // Imported once: jose would otherwise import the raw secret again for every token.
+  const key: Promise<CryptoKey> | JWTVerifyGetKey = options.secret
+    ? crypto.subtle.importKey("raw", new TextEncoder().encode(options.secret), { name: "HMAC", hash: "SHA-256" }, false, [
+        "verify",
+      ])
     : createRemoteJWKSet(new URL(options.jwksUrl as string));
   const verifyOptions = {
     issuer: options.issuer,
@@ -36,16 +45,45 @@ export function createJwtAuthenticator(options: JwtOptions): Authenticator {
     requiredClaims: ["sub", "exp"],
   };
   const rolesClaim = options.rolesClaim ?? "roles";
+  const now = options.now ?? Date.now;
+  const skewMs = options.clockSkewSeconds * 1000;
+  // A client sends the same token for an hour of requests; checking its signature once per process, and
+  // only its time window on each request after, takes the cost of verifying off nearly every request.
+  const cacheSize = options.cacheSize ?? 10_000;
+  const remembered = new Map<string, Remembered>();
+
+  async function verify(token: string): Promise<Identity> {
+    const { payload } = await jwtVerify(token, (key instanceof Promise ? await key : key) as CryptoKey, {
+      ...verifyOptions,
+      currentDate: new Date(now()),
+    });
+    if (typeof payload.sub !== "string" || payload.sub.length === 0)
+      throw new AuthenticationError("the bearer token names no subject", "invalid_token");
+    const roles = payload[rolesClaim];
+    const identity = {
+      subject: payload.sub,
+      roles: Array.isArray(roles) ? roles.filter((r): r is string => typeof r === "string") : [],
+    };
+    if (cacheSize > 0) {
+      if (remembered.size >= cacheSize) remembered.delete(remembered.keys().next().value as string);
+      remembered.set(token, {
+        identity,
+        validFromMs: payload.nbf === undefined ? 0 : payload.nbf * 1000 - skewMs,
+        validUntilMs: (payload.exp as number) * 1000 + skewMs,
+      });
+    }
+    return identity;
+  }
+
   return async (token) => {
+    const known = remembered.get(token);
+    if (known) {
+      const at = now();
+      if (at >= known.validFromMs && at <= known.validUntilMs) return known.identity;
+      remembered.delete(token);
+    }
     try {
-      const { payload } = await jwtVerify(token, key as Uint8Array, verifyOptions);
-      if (typeof payload.sub !== "string" || payload.sub.length === 0)
-        throw new AuthenticationError("the bearer token names no subject", "invalid_token");
-      const roles = payload[rolesClaim];
-      return {
-        subject: payload.sub as string,
-        roles: Array.isArray(roles) ? roles.filter((r): r is string => typeof r === "string") : [],
-      };
+      return await verify(token);
     } catch (error) {
       if (error instanceof AuthenticationError) throw error;
       // The key set could not be fetched: the token may be fine, so this is our outage, not the caller's fault.
