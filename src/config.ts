@@ -34,6 +34,7 @@ const SAGA_CRASH_AFTER = /^saga-crash-after:[\w-]+$/;
 const ConfigSchema = v.object({
   DATABASE_URL: url(["postgres", "postgresql"]),
   READ_DATABASE_URL: v.optional(url(["postgres", "postgresql"])),
+  DATABASE_POOLER: v.optional(v.picklist(["none", "transaction"], "must be none or transaction"), "none"),
   DATABASE_SCHEMA: v.optional(v.pipe(v.string(), v.regex(/^[a-z_][a-z0-9_]*$/, "must be a lower-case identifier"))),
   AMQP_URL: url(["amqp", "amqps"]),
   HOST: v.optional(v.pipe(v.string(), v.minLength(1)), "127.0.0.1"),
@@ -78,6 +79,8 @@ export type Config = {
   readDatabaseUrl: string;
   /** Schema for eventline's tables (default: the connection's search_path, usually public). */
   databaseSchema?: string;
+  /** DATABASE_URL (and READ_DATABASE_URL) lead through a pooler in transaction mode: the API only. */
+  databasePooler: "none" | "transaction";
   amqpUrl: string;
   host: string;
   port: number;
@@ -140,6 +143,8 @@ export function loadConfig(env: Record<string, string | undefined>, appFaults: r
   }
   if (!parsed.success || !auth) throw new ConfigError(problems);
   const c = parsed.output;
+  if (c.DATABASE_POOLER === "transaction" && c.DATABASE_SCHEMA)
+    throw new ConfigError(["DATABASE_SCHEMA cannot go through a transaction pooler: set the schema on the role or the database"]);
   if (auth.production && c.ADMIN_TOKEN && c.ADMIN_TOKEN.length < 32)
     throw new ConfigError(["ADMIN_TOKEN must be at least 32 characters in production"]);
   // Each lane owns a share of the partitions; a lane with none would only hold a connection.
@@ -154,6 +159,7 @@ export function loadConfig(env: Record<string, string | undefined>, appFaults: r
     databaseUrl: c.DATABASE_URL,
     readDatabaseUrl: c.READ_DATABASE_URL ?? c.DATABASE_URL,
     databaseSchema: c.DATABASE_SCHEMA,
+    databasePooler: c.DATABASE_POOLER,
     amqpUrl: c.AMQP_URL,
     host: c.HOST,
     port: c.PORT,

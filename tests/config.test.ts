@@ -1,5 +1,6 @@
 import { describe, expect, it } from "bun:test";
 import { loadConfig } from "../src/config.ts";
+import { databases } from "../src/processes/process-kit.ts";
 import { ConfigError } from "../src/core/errors.ts";
 
 const valid = { DATABASE_URL: "postgres://u:p@127.0.0.1:5432/db", AMQP_URL: "amqp://u:p@127.0.0.1:5672" };
@@ -43,5 +44,15 @@ describe("configuration", () => {
 
   it("rejects a port out of range", () => {
     expect(() => loadConfig({ ...valid, PORT: "70000" })).toThrow("PORT must be at most 65535");
+  });
+
+  it("takes a transaction pooler for the api only, and never with a schema it would drop", () => {
+    expect(() => loadConfig({ ...valid, DATABASE_POOLER: "transaction", DATABASE_SCHEMA: "shop" })).toThrow(
+      "DATABASE_SCHEMA cannot go through a transaction pooler",
+    );
+    const pooled = loadConfig({ ...valid, DATABASE_POOLER: "transaction" });
+    expect(pooled.databasePooler).toBe("transaction");
+    expect(() => databases(pooled, "relay")).toThrow("the relay needs a direct connection");
+    expect(() => databases(pooled, "saga")).toThrow("the saga needs a direct connection");
   });
 });

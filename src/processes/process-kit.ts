@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { Registry } from "prom-client";
 import type { Config } from "../config.ts";
+import { ConfigError } from "../core/errors.ts";
 import type { Logger } from "../log.ts";
 import { connect, type SessionTimeouts } from "../store/connect.ts";
 import type { AppDefinition } from "./define-app.ts";
@@ -50,12 +51,17 @@ export function wireProcess(ctx: ProcessContext, role: string, poolMax?: number)
 
 /** The write database (events) and, when configured apart, the read database (read models and inboxes). */
 export function databases(config: Config, name: string, max = config.dbPoolMax, appName = "eventline") {
+  // Only the API is pooler-safe: the relay and saga LISTEN, and consumers hold long transactions.
+  if (config.databasePooler === "transaction" && name !== "api" && name !== "cli")
+    throw new ConfigError([`DATABASE_POOLER=transaction is for the api; the ${name} needs a direct connection (it LISTENs or holds long transactions)`]);
+  const pooled = config.databasePooler === "transaction";
   const timeouts = sessionTimeouts(config, name);
   const sql = connect(config.databaseUrl, {
     max,
     applicationName: `${appName}-${name}`,
     schema: config.databaseSchema,
     timeouts,
+    pooled,
   });
   const readSql =
     config.readDatabaseUrl === config.databaseUrl
@@ -65,6 +71,7 @@ export function databases(config: Config, name: string, max = config.dbPoolMax, 
           applicationName: `${appName}-${name}-read`,
           schema: config.databaseSchema,
           timeouts,
+          pooled,
         });
   return {
     sql,

@@ -11,6 +11,12 @@ export type ConnectOptions = {
   timeouts?: SessionTimeouts;
   /** Further session settings (for tests: a short deadlock_timeout, say). */
   settings?: Record<string, string>;
+  /**
+   * The URL is a pooler in transaction mode (PgBouncer, Hyperdrive, Supavisor, RDS Proxy): no statement
+   * is prepared, since the next transaction may run on another server connection, and no session setting
+   * is sent, since none would last (the role's or database's own settings apply).
+   */
+  pooled?: boolean;
 };
 
 // Positions and versions are int8; they stay far below 2^53, so plain numbers are safe and simpler.
@@ -19,6 +25,16 @@ const int8AsNumber = { to: 20, from: [20], serialize: (n: number) => String(n), 
 /** A postgres.js pool with eventline's settings: int8 as numbers, quiet notices, optional schema and timeouts. */
 export function connect(url: string, options: ConnectOptions = {}): Sql {
   const t = options.timeouts;
+  if (options.pooled) {
+    if (options.schema) throw new TypeError("a transaction pooler keeps no search_path: set the schema on the role or database");
+    return postgres(url, {
+      max: options.max ?? 10,
+      onnotice: () => {},
+      types: { int8: int8AsNumber },
+      prepare: false,
+      connection: { application_name: options.applicationName ?? "eventline" },
+    });
+  }
   return postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},

@@ -8,14 +8,18 @@ export { freePort, jsonLines, type RunningProcess, shopProcesses, startProcess }
  * The environment for every shop process of one test: its own schema, exchange, queues and channel, the
  * API and the payment provider on free ports, probes on any port. `base` is the API's URL.
  */
-export function shopProcessEnv(db: TestDatabase, name: string, extra: Record<string, string> = {}) {
+export function shopProcessEnv(
+  db: Pick<TestDatabase, "url"> & { schema?: string },
+  name: string,
+  extra: Record<string, string> = {},
+) {
   const tag = crypto.randomUUID().slice(0, 8);
   const port = freePort();
   const providerPort = freePort();
   const env: Record<string, string> = {
     DATABASE_URL: db.url,
     AMQP_URL: amqpUrl(),
-    DATABASE_SCHEMA: db.schema,
+    ...(db.schema ? { DATABASE_SCHEMA: db.schema } : {}),
     EVENTS_EXCHANGE: `test.${name}.${tag}`,
     QUEUE_PREFIX: `test.${tag}`,
     NOTIFY_CHANNEL: `${name}_${tag}`,
