@@ -53,7 +53,9 @@ export function wireProcess(ctx: ProcessContext, role: string, poolMax?: number)
 export function databases(config: Config, name: string, max = config.dbPoolMax, appName = "eventline") {
   // Only the API is pooler-safe: the relay and saga LISTEN, and consumers hold long transactions.
   if (config.databasePooler === "transaction" && name !== "api" && name !== "cli")
-    throw new ConfigError([`DATABASE_POOLER=transaction is for the api; the ${name} needs a direct connection (it LISTENs or holds long transactions)`]);
+    throw new ConfigError([
+      `DATABASE_POOLER=transaction is for the api; the ${name} needs a direct connection (it LISTENs or holds long transactions)`,
+    ]);
   const pooled = config.databasePooler === "transaction";
   const timeouts = sessionTimeouts(config, name);
   const sql = connect(config.databaseUrl, {
