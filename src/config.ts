@@ -74,6 +74,8 @@ const ConfigSchema = v.object({
   SAGA_LEASE_MS: int(60_000, 100, 3_600_000),
 });
 
+const EdgeConfigSchema = v.object({ ...ConfigSchema.entries, AMQP_URL: v.optional(url(["amqp", "amqps"])) });
+
 export type Config = {
   databaseUrl: string;
   readDatabaseUrl: string;
@@ -121,10 +123,15 @@ export type Config = {
 
 /**
  * Parses the environment once. Throws ConfigError with one line per bad or missing variable. `appFaults`
- * are the fault points the app adds to eventline's own.
+ * are the fault points the app adds to eventline's own; `broker: false` is for a process without RabbitMQ.
  */
-export function loadConfig(env: Record<string, string | undefined>, appFaults: readonly string[] = []): Config {
-  const parsed = v.safeParse(ConfigSchema, env);
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  appFaults: readonly string[] = [],
+  options: { broker?: boolean } = {},
+): Config {
+  // An API in an isolate talks to Postgres only; without a broker AMQP_URL may be left out.
+  const parsed = v.safeParse(options.broker === false ? EdgeConfigSchema : ConfigSchema, env);
   let auth: AuthConfig | undefined;
   const problems: string[] = [];
   try {
@@ -160,7 +167,7 @@ export function loadConfig(env: Record<string, string | undefined>, appFaults: r
     readDatabaseUrl: c.READ_DATABASE_URL ?? c.DATABASE_URL,
     databaseSchema: c.DATABASE_SCHEMA,
     databasePooler: c.DATABASE_POOLER,
-    amqpUrl: c.AMQP_URL,
+    amqpUrl: c.AMQP_URL ?? "",
     host: c.HOST,
     port: c.PORT,
     eventsExchange: c.EVENTS_EXCHANGE,

@@ -1,5 +1,5 @@
 /** The shop's entry file: `bun examples/shop/main.ts <command>` (or `bun run eventline <command>`). */
 import { runApp } from "eventline/runtime";
-import { shopApp } from "./shop-app.ts";
+import { defineShopCli } from "./shop-cli.ts";
 
-await runApp(shopApp);
+await runApp(defineShopCli());

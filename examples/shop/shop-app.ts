@@ -1,5 +1,4 @@
 import { type AppContext, defineApp, type Logger, Upcasters } from "eventline";
-import { databases, onShutdown } from "eventline/runtime";
 import { checkoutSaga } from "./checkout-saga.ts";
 import { customerPersonalData } from "./domain/customers.ts";
 import { orderPlacedWithoutToken } from "./domain/orders.ts";
@@ -7,8 +6,6 @@ import { SHOP_ROLES } from "./http/shop-access.ts";
 import { createFakeGateway, type PaymentGateway } from "./domain/payments.ts";
 import { createShopRoutes } from "./http/create-shop-routes.ts";
 import { createHttpGateway } from "./payment-provider/http-payment-gateway.ts";
-import { createPaymentProvider, ensureProviderTables } from "./payment-provider/provider-app.ts";
-import { redactPaymentTokens } from "./payment-provider/redact-payment-tokens.ts";
 import { shopReadModels } from "./read-models/index.ts";
 import { loadShopConfig, type ShopConfig } from "./shop-config.ts";
 import { createShopService, type ShopService } from "./shop-service.ts";
@@ -38,7 +35,10 @@ function gatewayFor(ctx: AppContext<ShopConfig>): PaymentGateway {
 
 export type ShopAppOptions = { gateway?: PaymentGateway; stepDeadlineMs?: number; log?: Logger };
 
-/** The shop as an eventline app; tests pass their own gateway or a short step deadline. */
+/**
+ * The shop as an eventline app; tests pass their own gateway or a short step deadline. Its CLI commands
+ * are added in shop-cli.ts, so the API in an isolate (worker.ts) bundles no process runner.
+ */
 export function defineShopApp(options: ShopAppOptions = {}) {
   return defineApp<ShopConfig, ShopService>({
     name: "shop",
@@ -55,57 +55,6 @@ export function defineShopApp(options: ShopAppOptions = {}) {
       createShopRoutes({ shop: ctx.services, store: ctx.store, readSql: ctx.readSql, hasApplied: ctx.hasApplied }),
     ],
     sagas: (ctx) => [checkoutSaga(ctx.services, { stepDeadlineMs: options.stepDeadlineMs })],
-    commands: {
-      "payment-provider": {
-        usage: "payment-provider",
-        summary:
-          "The stand-in payment provider (own tables, idempotency keys) on PAYMENT_PROVIDER_PORT; the saga calls PAYMENT_PROVIDER_URL.",
-        async run({ config, appConfig, log, serve }) {
-          const db = databases(config, "payment-provider", 4, "shop");
-          await ensureProviderTables(db.sql);
-          const server = serve(createPaymentProvider({ sql: db.sql }).fetch, config.host, appConfig.paymentProvider.port);
-          log("info", "payment provider listening", { url: server.url });
-          onShutdown(log, async () => {
-            await server.stop();
-            await db.end();
-          });
-        },
-      },
-      "redact-payment-tokens": {
-        usage: "redact-payment-tokens",
-        summary:
-          "Exchange card tokens stored before tokenisation (OrderPlaced v1, checkout data) for the provider's references, in place.",
-        async run({ wire, appConfig }) {
-          const shop = wire();
-          try {
-            const url = appConfig.paymentProvider.url;
-            const gateway = options.gateway ?? (url ? createHttpGateway(url) : createFakeGateway());
-            const done = await redactPaymentTokens(shop.context, gateway);
-            process.stdout.write(`rewrote ${done.events} OrderPlaced events and ${done.sagas} checkouts\n`);
-          } finally {
-            await shop.end();
-          }
-        },
-      },
-      "forget-subject": {
-        usage: "forget-subject <customer-id>",
-        summary: "Forget a customer's personal data: records PersonalDataForgotten and deletes the subject's key.",
-        async run({ wire }, [customerId]) {
-          if (!customerId) {
-            process.stderr.write("usage: forget-subject <customer-id>\n");
-            process.exitCode = 2;
-            return;
-          }
-          const shop = wire();
-          try {
-            const result = await shop.services.forgetCustomer(customerId);
-            process.stdout.write(`forgot ${customerId} (stream at version ${result.version})\n`);
-          } finally {
-            await shop.end();
-          }
-        },
-      },
-    },
   });
 }
 

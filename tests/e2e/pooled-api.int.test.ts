@@ -7,6 +7,7 @@ import { readEnvFile } from "../../scripts/infra-env.ts";
 import { connect } from "../../src/store/connect.ts";
 import { amqpUrl } from "../support/amqp.ts";
 import { denoBinary } from "../support/deno.ts";
+import { startWorker } from "../support/workerd.ts";
 import { databaseUrl } from "../support/pg.ts";
 import { type RunningProcess, shopProcessEnv, shopProcesses, startProcess } from "../support/processes.ts";
 
@@ -75,8 +76,41 @@ afterAll(async () => {
   await admin.end();
 });
 
-describe("the API on Deno through PgBouncer in transaction mode", () => {
-  it("walks the checkout, replays an idempotent command, refuses a stale If-Match and a bad body", async () => {
+/** The shop's checkout walked through an API at `base`, with a stale If-Match, a bad body and an idempotent replay. */
+async function walkTheCheckout() {
+  const staff = await staffBearer();
+  const sku = `POOL-${crypto.randomUUID().slice(0, 6)}`;
+  const product = await call("POST", "/products", { sku, name: "Pooled", price: 700 }, staff);
+  expect(product.status).toBe(201);
+  expect((await call("POST", `/inventory/${sku}/receipts`, { quantity: 5 }, staff)).status).toBe(200);
+  const customerId = crypto.randomUUID();
+  const me = await bearer(customerId);
+  expect((await call("POST", "/customers", { name: "Pat", email: "pat@example.com" }, me)).status).toBe(201);
+  const orderId = (await call("POST", "/orders", {}, me)).body.orderId as string;
+  const key = { ...me, "idempotency-key": `add-${orderId}` };
+  const added = await call("POST", `/orders/${orderId}/items`, { sku, quantity: 2 }, key);
+  expect(added.status).toBe(200);
+  const again = await call("POST", `/orders/${orderId}/items`, { sku, quantity: 2 }, key);
+  expect(again.headers.get("idempotent-replayed")).toBe("true");
+  expect(again.body).toEqual(added.body);
+  const stale = await call("POST", `/orders/${orderId}/place`, { paymentToken: "tok_pool_4242" }, { ...me, "if-match": "1" });
+  expect(stale.status).toBe(412);
+  expect((await call("POST", `/orders/${orderId}/items`, { sku, quantity: "two" }, me)).status).toBe(400);
+  const placed = await call("POST", `/orders/${orderId}/place`, { paymentToken: "tok_pool_4242" }, me);
+  expect(placed.status).toBe(200);
+  const fresh = await call("GET", `/orders/${orderId}?after=${placed.body.position}`, undefined, me);
+  expect(fresh.headers.get("eventline-freshness")).toBe("fresh");
+  expect(fresh.body).toMatchObject({ status: "PLACED", total: 1400 });
+  const confirmed = await until(
+    "the checkout to confirm",
+    () => call("GET", `/orders/${orderId}`, undefined, me),
+    (r) => r.body.status === "CONFIRMED",
+  );
+  expect(confirmed.body).toMatchObject({ paymentStatus: "CHARGED", items: [{ sku, quantity: 2, unitPrice: 700 }] });
+}
+
+describe("the shop's API through PgBouncer in transaction mode, with the other processes on Bun", () => {
+  it("walks the checkout on Deno", async () => {
     expect(new URL(pooled).port).not.toBe(new URL(direct).port);
     const deno = Bun.spawn(
       [
@@ -102,38 +136,25 @@ describe("the API on Deno through PgBouncer in transaction mode", () => {
         (s) => s === 200,
         60_000,
       );
-      const staff = await staffBearer();
-      const sku = `POOL-${crypto.randomUUID().slice(0, 6)}`;
-      const product = await call("POST", "/products", { sku, name: "Pooled", price: 700 }, staff);
-      expect(product.status).toBe(201);
-      expect((await call("POST", `/inventory/${sku}/receipts`, { quantity: 5 }, staff)).status).toBe(200);
-      const customerId = crypto.randomUUID();
-      const me = await bearer(customerId);
-      expect((await call("POST", "/customers", { name: "Pat", email: "pat@example.com" }, me)).status).toBe(201);
-      const orderId = (await call("POST", "/orders", {}, me)).body.orderId as string;
-      const key = { ...me, "idempotency-key": `add-${orderId}` };
-      const added = await call("POST", `/orders/${orderId}/items`, { sku, quantity: 2 }, key);
-      expect(added.status).toBe(200);
-      const again = await call("POST", `/orders/${orderId}/items`, { sku, quantity: 2 }, key);
-      expect(again.headers.get("idempotent-replayed")).toBe("true");
-      expect(again.body).toEqual(added.body);
-      const stale = await call("POST", `/orders/${orderId}/place`, { paymentToken: "tok_pool_4242" }, { ...me, "if-match": "1" });
-      expect(stale.status).toBe(412);
-      expect((await call("POST", `/orders/${orderId}/items`, { sku, quantity: "two" }, me)).status).toBe(400);
-      const placed = await call("POST", `/orders/${orderId}/place`, { paymentToken: "tok_pool_4242" }, me);
-      expect(placed.status).toBe(200);
-      const fresh = await call("GET", `/orders/${orderId}?after=${placed.body.position}`, undefined, me);
-      expect(fresh.headers.get("eventline-freshness")).toBe("fresh");
-      expect(fresh.body).toMatchObject({ status: "PLACED", total: 1400 });
-      const confirmed = await until(
-        "the checkout to confirm",
-        () => call("GET", `/orders/${orderId}`, undefined, me),
-        (r) => r.body.status === "CONFIRMED",
-      );
-      expect(confirmed.body).toMatchObject({ paymentStatus: "CHARGED", items: [{ sku, quantity: 2, unitPrice: 700 }] });
+      await walkTheCheckout();
     } finally {
       deno.kill("SIGTERM");
       await deno.exited;
+    }
+  }, 120_000);
+
+  it("walks the checkout in workerd (wrangler's local mode), a connection per request", async () => {
+    const worker = startWorker({ ...env, DATABASE_URL: pooled }, Number(new URL(base).port));
+    try {
+      await until(
+        "the worker",
+        () => fetch(`${base}/ready`).then((r) => r.status),
+        (s) => s === 200,
+        60_000,
+      );
+      await walkTheCheckout();
+    } finally {
+      await worker.stop();
     }
   }, 120_000);
 });

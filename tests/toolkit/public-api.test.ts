@@ -38,7 +38,7 @@ const toolkit = filesUnder(join(root, "src"));
 const example = filesUnder(join(root, "examples"));
 
 describe("the public API", () => {
-  it("names six entry points, each a file of the toolkit", () => {
+  it("names seven entry points, each a file of the toolkit", () => {
     expect(publicEntries).toEqual([
       "eventline",
       "eventline/postgres",
@@ -46,11 +46,12 @@ describe("the public API", () => {
       "eventline/hono",
       "eventline/runtime",
       "eventline/testing",
+      "eventline/edge",
     ]);
     for (const target of sourceEntries) expect(statSync(join(root, target)).isFile()).toBe(true);
   });
 
-  it("resolves each entry point to src/ under Bun, to the built dist/ elsewhere, and to src/ for Deno in this repository", () => {
+  it("resolves each entry point to src/ under Bun and workerd (whose bundler compiles it), to the built dist/ elsewhere, and to src/ for Deno in this repository", () => {
     const deno = JSON.parse(readFileSync(join(root, "deno.json"), "utf8")).imports as Record<string, string>;
     for (const [key, target] of Object.entries(pkg.exports)) {
       if (key === "./package.json") continue;
@@ -59,6 +60,7 @@ describe("the public API", () => {
       expect(source).toMatch(/^\.\/src\/[a-z]+\.ts$/);
       expect(conditions).toEqual({
         bun: source,
+        workerd: source,
         types: source.replace("./src/", "./dist/").replace(/\.ts$/, ".d.ts"),
         default: source.replace("./src/", "./dist/").replace(/\.ts$/, ".js"),
       });

@@ -1,0 +1,7 @@
+/**
+ * `eventline/edge`: an app's API for isolates (Cloudflare Workers, Deno Deploy) behind a transaction
+ * pooler. No Bun, Deno or Node API in its import graph.
+ */
+
+/** The app's API as a fetch handler: a connection per request, the same routes, auth and answers as the `api` process. */
+export { createEdgeHandler, type EdgeContext, type EdgeEnv } from "./processes/edge-handler.ts";
