@@ -14,6 +14,7 @@ import { benchHttp, measureTokenVerification } from "./bench/http.ts";
 import { round } from "./bench/measure.ts";
 import { benchReadModel } from "./bench/read-model.ts";
 import { benchRebuild } from "./bench/rebuild.ts";
+import { benchRuntimes } from "./bench/runtimes.ts";
 import { benchRelay } from "./bench/relay.ts";
 import { checkTargets } from "./bench/targets.ts";
 import { type MachineLoad, withMachineLoad } from "./bench/machine-load.ts";
@@ -51,6 +52,7 @@ async function section<T>(name: string, run: () => Promise<T>): Promise<T> {
 const appends = await section("appends", () => benchAppends(url, smoke ? 0.2 : 2));
 const http = await section("http", () => benchHttp(env, smoke ? 2 : 15, [64, 128], freePort));
 const tokens = await measureTokenVerification(smoke ? 200 : 20_000);
+const runtimes = await section("runtimes", () => benchRuntimes(env, smoke ? 2 : 10, 64, freePort));
 // Five rounds of 12k: with three of ~6.7k a round lasted a third of a second, and one slow spell of the
 // disk (which the relay's deletes wait on and plain publishing does not) decided the ratio.
 const relay = await section("relay", () => benchRelay(url, AMQP_URL, smoke ? 300 : 60_000, smoke ? 20 : 200, smoke ? 3 : 5));
@@ -79,6 +81,7 @@ const result = {
   appends,
   http,
   tokens,
+  runtimes,
   relay,
   readModel,
   rebuild,
@@ -104,6 +107,15 @@ for (const h of http)
   lines.push(
     `| ${h.target} | ${h.connections} | ${round(h.perSecond, 0)} | ${round(h.p50Ms)} | ${round(h.p99Ms)} | ${h.non2xx} |`,
   );
+lines.push(
+  "",
+  "| API runtime (wrk, POST /products) | connections | commands/s | p50 ms | p99 ms | non-2xx | start → first command ms |",
+  "|---|---|---|---|---|---|---|",
+  ...runtimes.map(
+    (r) =>
+      `| ${r.runtime} | ${r.connections} | ${round(r.perSecond, 0)} | ${round(r.p50Ms)} | ${round(r.p99Ms)} | ${r.non2xx} | ${round(r.firstCommandMs, 0)} |`,
+  ),
+);
 lines.push(
   "",
   "| token verification, in one process | µs per token |",

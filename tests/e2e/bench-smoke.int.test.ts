@@ -30,7 +30,10 @@ describe("the benchmark (smoke size)", () => {
     expect(json.tokens.firstSightUs).toBeGreaterThan(json.tokens.rememberedUs);
     expect(json.relay.events).toBe(300);
     expect(json.relay.roundRatios).toHaveLength(3);
-    expect(Object.keys(json.machineLoad)).toEqual(["appends", "http", "relay", "read model", "rebuild", "snapshots"]);
+    expect(Object.keys(json.machineLoad)).toEqual(["appends", "http", "runtimes", "relay", "read model", "rebuild", "snapshots"]);
+    // Each runtime answered commands (a refused token or a pooler fault would show as non-2xx or throw).
+    expect(json.runtimes.map((r: { non2xx: number }) => r.non2xx)).toEqual([0, 0, 0]);
+    for (const r of json.runtimes) expect(r.perSecond > 0 && r.firstCommandMs > 0).toBe(true);
     expect(json.targets).toHaveLength(11);
     expect(json.targets.every((t: { met: unknown }) => typeof t.met === "boolean")).toBe(true);
     expect(out).toContain("| target (smoke run: no verdict) | measured | met |");

@@ -6,8 +6,7 @@ import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { readEnvFile } from "../../scripts/infra-env.ts";
 import { connect } from "../../src/store/connect.ts";
 import { amqpUrl } from "../support/amqp.ts";
-import { denoBinary } from "../support/deno.ts";
-import { startWorker } from "../support/workerd.ts";
+import { startDeno, startWorker } from "../../scripts/runtimes.ts";
 import { databaseUrl } from "../support/pg.ts";
 import { type RunningProcess, shopProcessEnv, shopProcesses, startProcess } from "../support/processes.ts";
 
@@ -112,23 +111,7 @@ async function walkTheCheckout() {
 describe("the shop's API through PgBouncer in transaction mode, with the other processes on Bun", () => {
   it("walks the checkout on Deno", async () => {
     expect(new URL(pooled).port).not.toBe(new URL(direct).port);
-    const deno = Bun.spawn(
-      [
-        denoBinary(),
-        "run",
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
-        "--allow-sys",
-        join(root, "examples", "shop", "deno.ts"),
-      ],
-      {
-        cwd: root,
-        env: { ...process.env, ...env, DATABASE_URL: pooled, DATABASE_POOLER: "transaction", DENO_NO_UPDATE_CHECK: "1" },
-        stdout: "pipe",
-        stderr: "pipe",
-      },
-    );
+    const deno = startDeno({ ...env, DATABASE_URL: pooled, DATABASE_POOLER: "transaction" });
     try {
       await until(
         "deno's api",
@@ -138,8 +121,7 @@ describe("the shop's API through PgBouncer in transaction mode, with the other p
       );
       await walkTheCheckout();
     } finally {
-      deno.kill("SIGTERM");
-      await deno.exited;
+      await deno.stop();
     }
   }, 120_000);
 
