@@ -53,7 +53,7 @@ export async function benchRuntimes(
   const pooled = { DATABASE_URL: pooledUrl.toString(), DATABASE_POOLER: "transaction" };
   const { authorization } = await bearer("bench-catalog", ["catalog"], env);
   const rows: RuntimeRow[] = [];
-  const runtimes: [string, (port: number) => { stop(): Promise<unknown> }][] = [
+  const runtimes: [string, (port: number) => { stop(): Promise<unknown>; output?: () => Promise<string> }][] = [
     [
       "Bun (direct connection)",
       (port) => startProcess("api", ["api"], { ...env, PORT: String(port), LOG_LEVEL: "warn", DB_POOL_MAX: "20" }),
@@ -73,7 +73,10 @@ export async function benchRuntimes(
     const running = start(port);
     try {
       const base = `http://127.0.0.1:${port}`;
-      const firstCommandMs = await firstCommand(base, authorization, started);
+      const firstCommandMs = await firstCommand(base, authorization, started).catch(async (error) => {
+        await running.stop();
+        throw new Error(`${runtime}: ${(error as Error).message}\n${(await running.output?.())?.slice(-3000) ?? ""}`);
+      });
       rows.push({ runtime, connections, firstCommandMs, ...(await runWrk(base, seconds, connections, authorization)) });
     } finally {
       await running.stop();
