@@ -56,7 +56,10 @@ export async function benchRuntimes(
   const runtimes: [string, (port: number) => { stop(): Promise<unknown>; output?: () => Promise<string> }][] = [
     [
       "Bun (direct connection)",
-      (port) => startProcess("api", ["api"], { ...env, PORT: String(port), LOG_LEVEL: "warn", DB_POOL_MAX: "20" }),
+      (port) => {
+        const p = startProcess("api", ["api"], { ...env, PORT: String(port), LOG_LEVEL: "warn", DB_POOL_MAX: "20" });
+        return { stop: () => p.stop(), output: async () => p.lines.join("\n") };
+      },
     ],
     [
       "Deno (PgBouncer, transaction mode)",
