@@ -24,7 +24,7 @@ ensure_deps() {
 }
 
 ensure_infra() {
-  bash "$root/scripts/infra" up
+  bash "$root/scripts/infra" up "$@"
   set -a
   # shellcheck disable=SC1091
   . "${EVENTLINE_HOME:-$root/.eventline}/infra.env"
