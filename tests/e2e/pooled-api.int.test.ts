@@ -108,35 +108,28 @@ async function walkTheCheckout() {
   expect(confirmed.body).toMatchObject({ paymentStatus: "CHARGED", items: [{ sku, quantity: 2, unitPrice: 700 }] });
 }
 
+/** Starts an API, waits until `probe` answers 200, walks the checkout through it, and stops it. */
+async function throughApi(what: string, api: { stop(): Promise<void> }, probe: string) {
+  try {
+    await until(
+      what,
+      () => fetch(`${base}${probe}`).then((r) => r.status),
+      (s) => s === 200,
+      60_000,
+    );
+    await walkTheCheckout();
+  } finally {
+    await api.stop();
+  }
+}
+
 describe("the shop's API through PgBouncer in transaction mode, with the other processes on Bun", () => {
   it("walks the checkout on Deno", async () => {
     expect(new URL(pooled).port).not.toBe(new URL(direct).port);
-    const deno = startDeno({ ...env, DATABASE_URL: pooled, DATABASE_POOLER: "transaction" });
-    try {
-      await until(
-        "deno's api",
-        () => fetch(`${base}/health`).then((r) => r.status),
-        (s) => s === 200,
-        60_000,
-      );
-      await walkTheCheckout();
-    } finally {
-      await deno.stop();
-    }
+    await throughApi("deno's api", startDeno({ ...env, DATABASE_URL: pooled, DATABASE_POOLER: "transaction" }), "/health");
   }, 120_000);
 
   it("walks the checkout in workerd (wrangler's local mode), a connection per request", async () => {
-    const worker = startWorker({ ...env, DATABASE_URL: pooled }, Number(new URL(base).port));
-    try {
-      await until(
-        "the worker",
-        () => fetch(`${base}/ready`).then((r) => r.status),
-        (s) => s === 200,
-        60_000,
-      );
-      await walkTheCheckout();
-    } finally {
-      await worker.stop();
-    }
+    await throughApi("the worker", startWorker({ ...env, DATABASE_URL: pooled }, Number(new URL(base).port)), "/ready");
   }, 120_000);
 });
