@@ -35,7 +35,8 @@ export function startDeno(env: Record<string, string>) {
 export function startWorker(vars: Record<string, string>, port: number) {
   const args = [join(root, "node_modules", "wrangler", "bin", "wrangler.js"), "dev", "-c", "examples/shop/wrangler.toml"];
   args.push("--ip", "127.0.0.1", "--port", String(port), "--inspector-port", "0", "--show-interactive-dev-session=false");
-  for (const [key, value] of Object.entries(vars)) args.push("--var", `${key}:${value}`);
+  // A local run on loopback: the worker may take the development secret unless told otherwise.
+  for (const [key, value] of Object.entries({ EVENTLINE_ENV: "development", ...vars })) args.push("--var", `${key}:${value}`);
   const proc = Bun.spawn(["node", ...args], {
     cwd: root,
     env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
@@ -52,9 +53,12 @@ function stopper(proc: ReturnType<typeof Bun.spawn>) {
   ]);
   return {
     output: async () => (await output).join("\n"),
+    /** SIGTERM, then SIGKILL after 10 s: a test or the bench never waits on a stuck runtime for ever. */
     async stop() {
       proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
       await proc.exited;
+      clearTimeout(timer);
     },
   };
 }

@@ -1,6 +1,6 @@
 /**
  * `eventline/edge`: an app's API for isolates (Cloudflare Workers, Deno Deploy) behind a transaction
- * pooler. No Bun, Deno or Node API in its import graph.
+ * pooler. It needs Web APIs and, on Workers, `nodejs_compat` (postgres.js and node:timers).
  */
 
 /** The app's API as a fetch handler: a connection per request, the same routes, auth and answers as the `api` process. */

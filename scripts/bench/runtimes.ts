@@ -28,6 +28,7 @@ async function firstCommand(base: string, authorization: string, started: number
       method: "POST",
       headers: { "content-type": "application/json", authorization },
       body: JSON.stringify({ sku: `COLD-${crypto.randomUUID().slice(0, 8)}`, name: "Cold", price: 1 }),
+      signal: AbortSignal.timeout(5_000),
     }).then(
       (r) => r.status,
       () => 0,

@@ -46,6 +46,7 @@ const statusByCode: Record<string, ContentfulStatusCode> = {
   IDEMPOTENCY_MISMATCH: 422,
   REBUILD_RUNNING: 409,
   AUTH_UNAVAILABLE: 503,
+  DIRECT_CONNECTION_REQUIRED: 409,
 };
 
 export function problem(status: ContentfulStatusCode, detail: string, extra: Partial<Problem> = {}): Problem {

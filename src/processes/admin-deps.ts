@@ -1,7 +1,7 @@
 import type { ChannelModel } from "amqplib";
 import { withBrokerConnection } from "../broker/amqp-connection.ts";
 import type { Sql } from "postgres";
-import { NotFoundError } from "../core/errors.ts";
+import { EventlineError, NotFoundError } from "../core/errors.ts";
 import type { EventStore } from "../core/event-store.ts";
 import { consumerLag } from "../consumers/catch-up.ts";
 import { type ConsumerDefinition, liveTables } from "../consumers/consumer-definition.ts";
@@ -13,6 +13,8 @@ import { outboxStatus, releaseAllStreams, releaseStream } from "../outbox/outbox
 import { listSagas, retrySaga } from "../sagas/saga-store.ts";
 
 export type AdminWiring = {
+  /** The connections lead through a transaction pooler, where a rebuild's session lock cannot hold. */
+  pooled?: boolean;
   /** The write database (events, outbox) and the read database (read models, inboxes, sagas). */
   sql: Sql;
   readSql: Sql;
@@ -52,6 +54,11 @@ export function createAdminDeps(w: AdminWiring): AdminDeps {
     // Answers once the rebuild holds its lock (or is refused one), then lets it run in the background.
     rebuild: (name) =>
       new Promise<void>((started, refused) => {
+        if (w.pooled)
+          throw new EventlineError(
+            "DIRECT_CONNECTION_REQUIRED",
+            "a rebuild holds a session lock: run it with a direct connection",
+          );
         const def = readModel(name);
         const onLocked = () => {
           w.log("info", "rebuild started", { readModel: name });

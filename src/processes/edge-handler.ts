@@ -4,6 +4,7 @@ import { createApp } from "../http/create-app.ts";
 import { createLogger } from "../log.ts";
 import { connect } from "../store/connect.ts";
 import type { AppDefinition } from "./define-app.ts";
+import { sessionTimeouts } from "./session-timeouts.ts";
 import { wireApp } from "./wire-app.ts";
 
 /** What an isolate runtime hands a fetch handler: its bindings, and a way to finish work after answering. */
@@ -29,15 +30,19 @@ export function createEdgeHandler<C, S>(app: AppDefinition<C, S>) {
     if (!settings) {
       const env = Object.fromEntries(Object.entries(bindings).filter(([, v]) => typeof v === "string")) as Record<string, string>;
       if (bindings.HYPERDRIVE) env.DATABASE_URL = bindings.HYPERDRIVE.connectionString;
+      // An isolate is reachable from anywhere: no HOST means not loopback, so the development secret
+      // needs EVENTLINE_ENV=development by name.
+      env.HOST ??= "0.0.0.0";
       settings = load(env);
     }
     const { config, appConfig, log, authenticator } = settings;
     const pooled = config.databasePooler === "transaction";
-    const sql = connect(config.databaseUrl, { max: 1, pooled, applicationName: `${app.name}-edge` });
+    const session = pooled ? { pooled } : { schema: config.databaseSchema, timeouts: sessionTimeouts(config, "api") };
+    const sql = connect(config.databaseUrl, { max: 1, ...session, applicationName: `${app.name}-edge` });
     const readSql =
       config.readDatabaseUrl === config.databaseUrl
         ? sql
-        : connect(config.readDatabaseUrl, { max: 1, pooled, applicationName: `${app.name}-edge-read` });
+        : connect(config.readDatabaseUrl, { max: 1, ...session, applicationName: `${app.name}-edge-read` });
     try {
       const wired = wireApp(app, { sql, readSql, role: "api", log, appConfig, notifyChannel: config.notifyChannel });
       const http = createApp({

@@ -49,6 +49,7 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
     routes: wired.routes(),
     openapi: ctx.app.openapi ?? { title: `${ctx.app.name} API`, version: "0.0.0" },
     admin: createAdminDeps({
+      pooled: config.databasePooler === "transaction",
       sql: db.sql,
       readSql: db.readSql,
       store: wired.store,
