@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { issueLines } from "./config-issues.ts";
 import { ConfigError } from "./core/errors.ts";
 import type { JwtOptions } from "./http/auth/jwt-authenticator.ts";
 
@@ -66,10 +67,7 @@ const AuthSchema = v.object({
  */
 export function loadAuthConfig(env: Record<string, string | undefined>): AuthConfig {
   const parsed = v.safeParse(AuthSchema, env);
-  if (!parsed.success)
-    throw new ConfigError(
-      parsed.issues.map((i) => `${i.path?.map((p) => String(p.key)).join(".") ?? "environment"} ${i.message}`),
-    );
+  if (!parsed.success) throw new ConfigError(issueLines(parsed.issues));
   const c = parsed.output;
   const production = c.EVENTLINE_ENV === "production" || (c.EVENTLINE_ENV === undefined && c.NODE_ENV === "production");
   const problems: string[] = [];

@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { type AuthConfig, loadAuthConfig } from "./auth-config.ts";
+import { issueLines } from "./config-issues.ts";
 import { ConfigError } from "./core/errors.ts";
 
 const url = (protocols: string[]) =>
@@ -140,14 +141,7 @@ export function loadConfig(
     if (!(error instanceof ConfigError)) throw error;
     problems.push(...error.problems);
   }
-  if (!parsed.success) {
-    problems.unshift(
-      ...parsed.issues.map((issue) => {
-        const key = issue.path?.map((p) => String(p.key)).join(".") ?? "environment";
-        return issue.input === undefined ? `${key} is required` : `${key} ${issue.message}`;
-      }),
-    );
-  }
+  if (!parsed.success) problems.unshift(...issueLines(parsed.issues));
   if (!parsed.success || !auth) throw new ConfigError(problems);
   const c = parsed.output;
   if (c.DATABASE_POOLER === "transaction" && c.DATABASE_SCHEMA)

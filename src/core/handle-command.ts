@@ -52,9 +52,9 @@ export async function handleCommand<C extends Command, E extends Event, S>(
     return serialize.run(streamId, () => handleCommand(store, decider, streamId, command, rest));
   }
   const maxAttempts = options.expectedVersion === undefined ? (options.maxAttempts ?? 10) : 1;
-  // The guard sees the state before an earlier answer is handed back, so a replay never passes it by.
-  if (options.guard) options.guard((await loadState(store, decider, streamId)).state);
   if (options.idempotencyKey) {
+    // The guard sees the state before an earlier answer is handed back, so a replay never passes it by.
+    if (options.guard) options.guard((await loadState(store, decider, streamId)).state);
     const earlier = await store.findEvents(await idsFor(options.idempotencyKey, 32));
     const last = earlier[earlier.length - 1];
     if (last) return appendResult(last.streamId, earlier);

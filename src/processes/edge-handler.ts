@@ -2,9 +2,8 @@ import { loadConfig } from "../config.ts";
 import { createJwtAuthenticator } from "../http/auth/jwt-authenticator.ts";
 import { createApp } from "../http/create-app.ts";
 import { createLogger } from "../log.ts";
-import { connect } from "../store/connect.ts";
 import type { AppDefinition } from "./define-app.ts";
-import { sessionTimeouts } from "./session-timeouts.ts";
+import { databases } from "./process-kit.ts";
 import { wireApp } from "./wire-app.ts";
 
 /** What an isolate runtime hands a fetch handler: its bindings, and a way to finish work after answering. */
@@ -36,13 +35,9 @@ export function createEdgeHandler<C, S>(app: AppDefinition<C, S>) {
       settings = load(env);
     }
     const { config, appConfig, log, authenticator } = settings;
-    const pooled = config.databasePooler === "transaction";
-    const session = pooled ? { pooled } : { schema: config.databaseSchema, timeouts: sessionTimeouts(config, "api") };
-    const sql = connect(config.databaseUrl, { max: 1, ...session, applicationName: `${app.name}-edge` });
-    const readSql =
-      config.readDatabaseUrl === config.databaseUrl
-        ? sql
-        : connect(config.readDatabaseUrl, { max: 1, ...session, applicationName: `${app.name}-edge-read` });
+    // The api's own connections (pooled or with its schema and timeouts), one of each per request.
+    const db = databases(config, "api", 1, app.name);
+    const { sql, readSql } = db;
     try {
       const wired = wireApp(app, { sql, readSql, role: "api", log, appConfig, notifyChannel: config.notifyChannel });
       const http = createApp({
@@ -57,7 +52,7 @@ export function createEdgeHandler<C, S>(app: AppDefinition<C, S>) {
       });
       return await http.fetch(request);
     } finally {
-      const closing = Promise.all([sql.end({ timeout: 5 }), readSql === sql ? undefined : readSql.end({ timeout: 5 })]);
+      const closing = db.end();
       if (ctx) ctx.waitUntil(closing);
       else await closing;
     }

@@ -3,12 +3,23 @@ import type { Registry } from "prom-client";
 import type { Config } from "../config.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Logger } from "../log.ts";
-import { connect } from "../store/connect.ts";
-import { sessionTimeouts } from "./session-timeouts.ts";
-
-export { sessionTimeouts };
+import { connect, type SessionTimeouts } from "../store/connect.ts";
 import type { AppDefinition } from "./define-app.ts";
 import { wireApp } from "./wire-app.ts";
+
+/**
+ * A process's Postgres session limits: what the environment says, else its role's default. The API answers
+ * people, so a statement gets 5 s; the others run batches, 30 s. A lock is waited for 5 s and an idle
+ * transaction kept 60 s everywhere: a relay stuck mid-batch then gives its partitions up, and one locked
+ * row cannot stall the batches queued behind it for ever.
+ */
+export function sessionTimeouts(config: Config, role: string): SessionTimeouts {
+  return {
+    statementMs: config.dbTimeouts.statementMs ?? (role === "api" ? 5_000 : 30_000),
+    lockMs: config.dbTimeouts.lockMs ?? 5_000,
+    idleInTransactionMs: config.dbTimeouts.idleInTransactionMs ?? 60_000,
+  };
+}
 
 /** Starts an HTTP server; main.ts passes Bun's server, deno.ts passes Deno's. */
 export type Serve = (
@@ -40,13 +51,13 @@ export function wireProcess(ctx: ProcessContext, role: string, poolMax?: number)
 
 /** The write database (events) and, when configured apart, the read database (read models and inboxes). */
 export function databases(config: Config, name: string, max = config.dbPoolMax, appName = "eventline") {
-  // Only the API is pooler-safe: the relay and saga LISTEN, and consumers hold long transactions.
-  // The CLI too: a rebuild holds a session lock.
-  if (config.databasePooler === "transaction" && name !== "api")
+  const pooled = config.databasePooler === "transaction";
+  // Only the API is pooler-safe: the relay and saga LISTEN, consumers hold long transactions, and the
+  // CLI's rebuild holds a session lock.
+  if (pooled && name !== "api")
     throw new ConfigError([
       `DATABASE_POOLER=transaction is for the api; the ${name} needs a direct connection (it LISTENs or holds long transactions)`,
     ]);
-  const pooled = config.databasePooler === "transaction";
   const timeouts = sessionTimeouts(config, name);
   const sql = connect(config.databaseUrl, {
     max,

@@ -1,4 +1,4 @@
-import { loadAuthConfig } from "../auth-config.ts";
+import { type AuthConfig, loadAuthConfig } from "../auth-config.ts";
 import { ConfigError } from "../core/errors.ts";
 import { ADMIN_ROLE } from "../http/auth/identity.ts";
 import { signToken } from "../http/auth/sign-token.ts";
@@ -20,7 +20,7 @@ export async function runToken(app: AnyApp, env: Record<string, string | undefin
     process.stderr.write(`token: ${message}\nusage: ${tokenUsage(app)}\n`);
     process.exitCode = 2;
   };
-  let auth: ReturnType<typeof loadAuthConfig>;
+  let auth: AuthConfig;
   try {
     auth = loadAuthConfig(env);
   } catch (error) {
