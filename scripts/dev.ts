@@ -26,6 +26,8 @@ const env: Record<string, string | undefined> = { ...process.env };
 for (const [key, value] of Object.entries(readEnvFile())) if (!process.env[key]) env[key] = value;
 // The saga pays through the stand-in provider this run starts, over HTTP, as it would through a real one.
 env.PAYMENT_PROVIDER_URL ??= `http://127.0.0.1:${env.PAYMENT_PROVIDER_PORT ?? "9467"}`;
+// A person reads a local run: compact lines, unless LOG_FORMAT says otherwise.
+env.LOG_FORMAT ??= "pretty";
 
 const migrate = spawnSync(process.execPath, [join(root, "examples", "shop", "main.ts"), "migrate"], { env, stdio: "inherit" });
 if (migrate.status !== 0) {

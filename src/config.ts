@@ -43,6 +43,13 @@ const ConfigSchema = v.object({
   EVENTS_EXCHANGE: v.optional(v.pipe(v.string(), v.regex(/^[\w.:-]+$/, "may use letters, digits, . _ : -")), "eventline.events"),
   ADMIN_TOKEN: v.optional(v.pipe(v.string(), v.minLength(16, "must be at least 16 characters"))),
   LOG_LEVEL: v.optional(v.picklist(["debug", "info", "warn", "error"], "must be debug, info, warn or error"), "info"),
+  LOG_FORMAT: v.optional(v.picklist(["json", "pretty"], "must be json or pretty"), "json"),
+  // A long-running process with work waiting and no progress for this long reports not-live.
+  EVENTLINE_STALL_SECONDS: int(60, 1, 86_400),
+  // Stalled this long, it exits 1 so its supervisor restarts it; 0 never exits.
+  EVENTLINE_STALL_EXIT_SECONDS: int(600, 0, 86_400),
+  // Events a read model may leave unapplied this long before the consumer's audit counts them missing.
+  AUDIT_LAG_SECONDS: int(60, 1, 86_400),
   RELAY_POLL_MS: int(1000, 10, 60_000),
   RELAY_BATCH_SIZE: int(500, 1, 10_000),
   RELAY_MAX_ATTEMPTS: int(10, 1, 1000),
@@ -90,6 +97,12 @@ export type Config = {
   eventsExchange: string;
   adminToken?: string;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** JSON lines (production) or compact human-readable lines (`npm run dev`). */
+  logFormat: "json" | "pretty";
+  /** When a long-running process reports not-live, and when it gives up and exits 1 (0: never). */
+  stall: { afterMs: number; exitAfterMs: number };
+  /** How old an unapplied event must be before the consumers' audit reports it missing. */
+  auditLagMs: number;
   relay: {
     pollMs: number;
     batchSize: number;
@@ -167,6 +180,9 @@ export function loadConfig(
     eventsExchange: c.EVENTS_EXCHANGE,
     adminToken: c.ADMIN_TOKEN,
     logLevel: c.LOG_LEVEL,
+    logFormat: c.LOG_FORMAT,
+    stall: { afterMs: c.EVENTLINE_STALL_SECONDS * 1000, exitAfterMs: c.EVENTLINE_STALL_EXIT_SECONDS * 1000 },
+    auditLagMs: c.AUDIT_LAG_SECONDS * 1000,
     relay: {
       pollMs: c.RELAY_POLL_MS,
       batchSize: c.RELAY_BATCH_SIZE,

@@ -80,3 +80,5 @@ export {
 } from "./processes/define-app.ts";
 /** eventline's structured logger, as every factory receives it. */
 export type { Logger } from "./log.ts";
+/** Spans through the OpenTelemetry API, and W3C trace context to and from event metadata or headers. */
+export { carrierOf, contextFrom, inSpan, traceIdOf, type TraceCarrier, type TraceContext } from "./core/telemetry.ts";

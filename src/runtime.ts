@@ -8,8 +8,10 @@ export { wireApp, type WiredApp, type WireOptions } from "./processes/wire-app.t
 export { loadConfig, type Config } from "./config.ts";
 /** Bearer-token settings (AUTH_*), production mode and CORS origins; the development secret local runs use. */
 export { DEV_JWT_SECRET, loadAuthConfig, type AuthConfig } from "./auth-config.ts";
-/** JSON-lines logging. */
-export { createLogger, type Level } from "./log.ts";
+/** JSON-lines (or, for a local run, pretty) logging. */
+export { createLogger, type Level, type LogFormat } from "./log.ts";
+/** The OpenTelemetry SDK for a process: exports spans over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set. */
+export { startTelemetry, type Telemetry } from "./processes/start-telemetry.ts";
 /** A process's databases, its graceful stop, its probe port. */
 export { databases, onShutdown, serveProbe, type ProcessContext, type Serve } from "./processes/process-kit.ts";
 /** The admin routes' dependencies on the real components. */

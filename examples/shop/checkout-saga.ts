@@ -1,4 +1,4 @@
-import { DomainError, defineSaga, type SagaDefinition } from "eventline";
+import { DomainError, defineSaga, type SagaDefinition, type StepContext } from "eventline";
 import { type OrderEvent, type OrderItem, type PaymentMethod, unitsBySku } from "./domain/orders.ts";
 import type { ShopService } from "./shop-service.ts";
 
@@ -9,14 +9,14 @@ export type CheckoutData = {
   total: number;
   /** The provider's reference for the card; the card token itself never reaches the saga. */
   payment: PaymentMethod;
-  /** The trace of the request that placed the order; the saga's commands continue it. */
-  trace?: { correlationId: string; causationId: string; traceparent?: string };
+  /** The ids that tie the saga's commands to the request that placed the order. */
+  trace?: { correlationId: string; causationId: string };
 };
 
-/** The options every command of a step gets: its idempotency key and the order's trace. */
-const commandOptions = (ctx: { data: CheckoutData; idempotencyKey: string }, suffix = "") => ({
+/** The options every command of a step gets: its idempotency key, the order's ids and the step's trace. */
+const commandOptions = (ctx: StepContext<CheckoutData>, suffix = "") => ({
   idempotencyKey: ctx.idempotencyKey + suffix,
-  metadata: ctx.data.trace,
+  metadata: { ...ctx.data.trace, ...ctx.trace },
 });
 
 export const checkoutSagaId = (orderId: string) => `checkout-${orderId}`;
@@ -46,7 +46,6 @@ export function checkoutSaga(shop: ShopService, options: { stepDeadlineMs?: numb
             trace: {
               correlationId: event.metadata.correlationId,
               causationId: event.eventId,
-              traceparent: event.metadata.traceparent,
             },
           },
         }),

@@ -1,5 +1,6 @@
 import type { Options } from "amqplib";
 import { type RecordedEvent, streamCategory } from "../core/messages.ts";
+import { carrierOf, contextFrom, type TraceCarrier } from "../core/telemetry.ts";
 
 export type EventMessage = { routingKey: string; content: Buffer; options: Options.Publish };
 
@@ -8,8 +9,11 @@ export function routingKeyOf(event: Pick<RecordedEvent, "streamId" | "type">): s
   return `${streamCategory(event.streamId)}.${event.type}`;
 }
 
-/** The AMQP form of a recorded event: the envelope as JSON, with the ids consumers need as properties. */
-export function toEventMessage(event: RecordedEvent): EventMessage {
+/**
+ * The AMQP form of a recorded event: the envelope as JSON, with the ids consumers need as properties and
+ * the trace context in the headers (the publisher's span when given, else the one the event was appended in).
+ */
+export function toEventMessage(event: RecordedEvent, trace: TraceCarrier = carrierOf(contextFrom(event.metadata))): EventMessage {
   const headers: Record<string, unknown> = {
     "x-stream-id": event.streamId,
     "x-stream-version": event.version,
@@ -17,7 +21,7 @@ export function toEventMessage(event: RecordedEvent): EventMessage {
     "x-schema-version": event.schemaVersion,
     "x-causation-id": event.metadata.causationId,
   };
-  if (event.metadata.traceparent) headers.traceparent = event.metadata.traceparent;
+  Object.assign(headers, trace);
   return {
     routingKey: routingKeyOf(event),
     content: Buffer.from(JSON.stringify(event)),

@@ -4,7 +4,7 @@ import type { Channel, ConsumeMessage } from "amqplib";
 import type { Sql } from "postgres";
 import type { EventStore } from "../core/event-store.ts";
 import type { RecordedEvent } from "../core/messages.ts";
-import { eventLogFields } from "../core/trace.ts";
+import { eventLogFields } from "../core/event-log-fields.ts";
 import type { Logger } from "../log.ts";
 import { applyEventBatch } from "./apply-batch.ts";
 import { applyEvent } from "./apply-event.ts";
@@ -13,6 +13,7 @@ import { toEventMessage } from "../broker/event-message.ts";
 import { backoffDelay } from "../core/backoff.ts";
 import { errorMessage } from "../core/errors.ts";
 import { createTimerSleeper, runWorkerLoop } from "../core/worker-loop.ts";
+import { contextFrom, inSpan, type Link, linkTo, SpanKind } from "../core/telemetry.ts";
 import { assertConsumerDefinition, type ConsumerDefinition, liveTables } from "./consumer-definition.ts";
 import type { ConsumerMetrics } from "./consumer-metrics.ts";
 import { ensureReadModel } from "./ensure-read-model.ts";
@@ -75,6 +76,12 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const sweepOptions = options.sweep ?? { everyMs: 1_000, graceMs: 5_000 };
   const deps = { sql, store, def, tables, prepare: options.prepare };
   const labels = { consumer: def.name };
+  const processAttributes = {
+    "messaging.system": "rabbitmq",
+    "messaging.operation.type": "process",
+    "messaging.destination.name": q.main,
+    "messaging.consumer.group.name": def.name,
+  };
   const inFlight = new Set<Promise<void>>();
   let consumeChannel: ChannelWrapper | undefined;
   let publisher: ChannelWrapper | undefined;
@@ -155,9 +162,22 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   async function applyDeliveries(ch: ChannelWrapper, batch: { msg: ConsumeMessage; event: RecordedEvent }[]) {
     let outcomes: Awaited<ReturnType<typeof applyEventBatch>> | undefined;
     let events: RecordedEvent[] = [];
+    // One span for the batch, linked to every message's trace; a batch of one is also that trace's child.
+    const links = batch.map((d) => linkTo(d.msg.properties.headers)).filter((l): l is Link => l !== undefined);
     try {
-      events = options.prepare ? await options.prepare(batch.map((d) => d.event)) : batch.map((d) => d.event);
-      outcomes = await applyEventBatch(deps, events);
+      await inSpan(
+        `process ${def.name}`,
+        {
+          kind: SpanKind.CONSUMER,
+          parent: contextFrom(batch.length === 1 ? batch[0]?.msg.properties.headers : undefined),
+          links,
+          attributes: { ...processAttributes, "messaging.batch.message_count": batch.length },
+        },
+        async () => {
+          events = options.prepare ? await options.prepare(batch.map((d) => d.event)) : batch.map((d) => d.event);
+          outcomes = await applyEventBatch(deps, events);
+        },
+      );
     } catch (error) {
       log("debug", "batch apply failed; applying its messages one by one", { consumer: def.name, error: String(error) });
     }
@@ -172,7 +192,20 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     }
   }
 
-  async function handle(ch: ChannelWrapper, msg: ConsumeMessage): Promise<void> {
+  /** One message on its own (a gap to fill, a retry, a batch that failed), in a span of its trace. */
+  function handle(ch: ChannelWrapper, msg: ConsumeMessage): Promise<void> {
+    return inSpan(
+      `process ${def.name}`,
+      {
+        kind: SpanKind.CONSUMER,
+        parent: contextFrom(msg.properties.headers),
+        attributes: { ...processAttributes, "messaging.message.id": String(msg.properties.messageId ?? "") },
+      },
+      () => handleOne(ch, msg),
+    );
+  }
+
+  async function handleOne(ch: ChannelWrapper, msg: ConsumeMessage): Promise<void> {
     try {
       const parsed = parseDelivery(msg);
       if (!parsed.ok) {

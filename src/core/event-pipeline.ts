@@ -85,6 +85,7 @@ function metadataOf(event: NewEvent, fallbackId: string): EventMetadata {
     causationId: m.causationId ?? m.correlationId ?? fallbackId,
   };
   if (m.traceparent) metadata.traceparent = m.traceparent;
+  if (m.tracestate) metadata.tracestate = m.tracestate;
   if (m.actor) metadata.actor = m.actor;
   return metadata;
 }

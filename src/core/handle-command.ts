@@ -8,6 +8,7 @@ import type { EventStore, IdempotencyRequest } from "./event-store.ts";
 import { assertExpectedVersion, type ExpectedVersion } from "./expected-version.ts";
 import { loadState } from "./load-state.ts";
 import type { Command, Event, EventMetadata, RecordedEvent } from "./messages.ts";
+import { carrierOf, contextFrom, inSpan } from "./telemetry.ts";
 
 export type CommandResult = { streamId: string; version: number; position: number; events: RecordedEvent[] };
 
@@ -51,6 +52,33 @@ export async function handleCommand<C extends Command, E extends Event, S>(
     const { serialize, ...rest } = options;
     return serialize.run(streamId, () => handleCommand(store, decider, streamId, command, rest));
   }
+  // The command's span continues the trace its metadata names (the request's, a saga step's); the events
+  // then carry the command's span on, so what publishes and applies them joins the same trace.
+  return inSpan(
+    `command ${command.type}`,
+    {
+      parent: contextFrom(options.metadata),
+      attributes: { "eventline.command.type": command.type, "eventline.stream.id": streamId },
+    },
+    async (span, ctx) => {
+      const metadata = { ...options.metadata, ...carrierOf(ctx) };
+      const result = await decideAndAppend(store, decider, streamId, command, { ...options, metadata }, (attempt) => {
+        span.addEvent("version conflict: loading and deciding again", { "eventline.command.attempt": attempt });
+      });
+      span.setAttributes({ "eventline.events.count": result.events.length, "eventline.stream.version": result.version });
+      return result;
+    },
+  );
+}
+
+async function decideAndAppend<C extends Command, E extends Event, S>(
+  store: EventStore,
+  decider: Decider<C, E, S>,
+  streamId: string,
+  command: C,
+  options: HandleCommandOptions<S>,
+  onConflict: (attempt: number) => void,
+): Promise<CommandResult> {
   const maxAttempts = options.expectedVersion === undefined ? (options.maxAttempts ?? 10) : 1;
   if (options.idempotencyKey) {
     // The guard sees the state before an earlier answer is handed back, so a replay never passes it by.
@@ -85,6 +113,7 @@ export async function handleCommand<C extends Command, E extends Event, S>(
       return result;
     } catch (error) {
       if (!(error instanceof ConcurrencyError) || attempt >= maxAttempts) throw error;
+      onConflict(attempt);
       await sleep(backoffDelay(attempt, { baseMs: 10, maxMs: 200 }));
     }
   }

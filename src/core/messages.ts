@@ -8,7 +8,9 @@ export type Command<Type extends string = string, Data = unknown> = Message<Type
 export type EventMetadata = {
   correlationId: string;
   causationId: string;
+  /** W3C trace context of the span that appended the event (see core/telemetry). */
   traceparent?: string;
+  tracestate?: string;
   actor?: string;
 };
 

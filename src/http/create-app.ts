@@ -3,9 +3,10 @@ import { Hono } from "hono";
 import { describeRoute, openAPIRouteHandler } from "hono-openapi";
 import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
+import { routePath } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
 import { AuthenticationError, EventlineError, errorMessage } from "../core/errors.ts";
-import { traceIdOf } from "../core/trace.ts";
+import { contextFrom, inSpan, markFailed, SpanKind, type TraceContext, traceIdOf } from "../core/telemetry.ts";
 import { type AdminDeps, createAdminRoutes } from "./admin-routes.ts";
 import { authenticate } from "./auth/authenticate.ts";
 import type { Authenticator } from "./auth/identity.ts";
@@ -35,34 +36,65 @@ export type AppDeps = {
   openapi?: { title: string; version: string; description?: string };
 };
 
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The request span's context: what a command's span and events continue. */
+    traceContext?: TraceContext;
+  }
+}
+
 const PROBLEM = { "content-type": "application/problem+json" };
 
 /** The Hono app. Runtime-agnostic: no Bun or Deno API in its import graph, so it serves on either. */
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.use(requestId());
-  app.use(async (c, next) => {
-    const started = performance.now();
-    await next();
-    const seconds = (performance.now() - started) / 1000;
-    deps.observe?.(c.req.method, c.res.status, seconds);
-    // Only ids and the path: bodies (which may hold personal data) are never logged.
-    deps.log?.("info", "request", {
-      requestId: c.get("requestId"),
-      method: c.req.method,
-      path: c.req.path,
-      status: c.res.status,
-      ms: Math.round(seconds * 1000),
-      correlationId: c.req.header("x-correlation-id") ?? c.get("requestId"),
-      traceId: traceIdOf(c.req.header("traceparent")),
-    });
-  });
+  app.use((c, next) =>
+    // The request's span continues the caller's trace (its traceparent); commands take it on as their parent.
+    inSpan(
+      c.req.method,
+      {
+        kind: SpanKind.SERVER,
+        parent: contextFrom({ traceparent: c.req.header("traceparent"), tracestate: c.req.header("tracestate") }),
+        attributes: { "http.request.method": c.req.method, "url.path": c.req.path },
+      },
+      async (span, ctx) => {
+        c.set("traceContext", ctx);
+        const started = performance.now();
+        await next();
+        const seconds = (performance.now() - started) / 1000;
+        const route = routePath(c, -1);
+        span.updateName(`${c.req.method} ${route}`);
+        span.setAttributes({ "http.route": route, "http.response.status_code": c.res.status });
+        if (c.res.status >= 500) markFailed(span, `answered ${c.res.status}`);
+        deps.observe?.(c.req.method, c.res.status, seconds);
+        // Only ids and the path: bodies (which may hold personal data) are never logged.
+        deps.log?.("info", "request", {
+          requestId: c.get("requestId"),
+          method: c.req.method,
+          path: c.req.path,
+          status: c.res.status,
+          ms: Math.round(seconds * 1000),
+          correlationId: c.req.header("x-correlation-id") ?? c.get("requestId"),
+          traceId: traceIdOf(ctx),
+        });
+      },
+    ),
+  );
   app.use(secureHeaders());
   if (deps.corsOrigins?.length)
     app.use(
       cors({
         origin: deps.corsOrigins,
-        allowHeaders: ["authorization", "content-type", "idempotency-key", "if-match", "x-correlation-id", "traceparent"],
+        allowHeaders: [
+          "authorization",
+          "content-type",
+          "idempotency-key",
+          "if-match",
+          "x-correlation-id",
+          "traceparent",
+          "tracestate",
+        ],
         exposeHeaders: ["etag", "eventline-freshness", "idempotent-replayed", "x-request-id"],
         maxAge: 600,
       }),

@@ -4,7 +4,7 @@ import { ConcurrencyError, EventlineError, IdempotencyError, PreconditionFailedE
 import type { EventStore } from "../core/event-store.ts";
 import { sha256Hex } from "../core/sha256.ts";
 import type { CommandResult, HandleCommandOptions } from "../core/handle-command.ts";
-import { traceIdOf } from "../core/trace.ts";
+import { carrierOf } from "../core/telemetry.ts";
 import { identityOf } from "./auth/identity.ts";
 
 function ifMatch(c: Context): number | undefined {
@@ -51,7 +51,8 @@ export async function runCommand(
       correlationId: c.req.header("x-correlation-id") ?? (c.get("requestId") as string),
       // The request caused these events; its id links the access log line to them.
       causationId: c.get("requestId") as string,
-      traceparent: traceIdOf(c.req.header("traceparent")) ? c.req.header("traceparent") : undefined,
+      // The request's span: handleCommand's span becomes its child, and the events carry that one on.
+      ...carrierOf(c.get("traceContext")),
       actor,
     },
     idempotency: key

@@ -1,12 +1,13 @@
 import type { AmqpConnectionManager, ChannelWrapper } from "amqp-connection-manager";
 import type { ConfirmChannel } from "amqplib";
 import type { Sql } from "postgres";
-import { toEventMessage } from "../broker/event-message.ts";
+import { type EventMessage, routingKeyOf, toEventMessage } from "../broker/event-message.ts";
 import { backoffDelay } from "../core/backoff.ts";
 import { errorMessage } from "../core/errors.ts";
 import { runWorkerLoop } from "../core/worker-loop.ts";
+import { carrierOf, contextFrom, inSpan, markFailed, SpanKind } from "../core/telemetry.ts";
 import type { RecordedEvent } from "../core/messages.ts";
-import { eventLogFields } from "../core/trace.ts";
+import { eventLogFields } from "../core/event-log-fields.ts";
 import type { Logger } from "../log.ts";
 import { listenForWakeups, type Wakeup } from "../store/wakeup.ts";
 import { claimBatch, deletePublished, type Failure, lockPartitions, recordFailures } from "./outbox-queries.ts";
@@ -88,8 +89,32 @@ export function createRelay(options: RelayOptions): Relay {
     },
   });
 
-  async function publishOne(row: RecordedEvent): Promise<Outcome> {
-    const message = toEventMessage(row);
+  /** Publishes one row in a producer span that continues the trace its command started. */
+  function publishOne(row: RecordedEvent): Promise<Outcome> {
+    const routingKey = routingKeyOf(row);
+    return inSpan(
+      `publish ${exchange}`,
+      {
+        kind: SpanKind.PRODUCER,
+        parent: contextFrom(row.metadata),
+        attributes: {
+          "messaging.system": "rabbitmq",
+          "messaging.operation.type": "send",
+          "messaging.operation.name": "publish",
+          "messaging.destination.name": exchange,
+          "messaging.rabbitmq.destination.routing_key": routingKey,
+          "messaging.message.id": row.eventId,
+        },
+      },
+      async (span, ctx) => {
+        const outcome = await confirmOne(row, toEventMessage(row, carrierOf(ctx)));
+        if (!outcome.ok) markFailed(span, outcome.error);
+        return outcome;
+      },
+    );
+  }
+
+  async function confirmOne(row: RecordedEvent, message: EventMessage): Promise<Outcome> {
     const started = performance.now();
     inFlight.add(row.eventId);
     try {

@@ -4,6 +4,7 @@ import { createApp } from "../http/create-app.ts";
 import { createLogger } from "../log.ts";
 import type { AppDefinition } from "./define-app.ts";
 import { databases } from "./process-kit.ts";
+import { registerTracePropagation } from "./trace-propagation.ts";
 import { wireApp } from "./wire-app.ts";
 
 /** What an isolate runtime hands a fetch handler: its bindings, and a way to finish work after answering. */
@@ -22,7 +23,8 @@ export function createEdgeHandler<C, S>(app: AppDefinition<C, S>) {
   function load(env: Record<string, string | undefined>) {
     const config = loadConfig(env, app.faults, { broker: false });
     const appConfig = app.config ? app.config(env) : (undefined as C);
-    const log = createLogger({ app: app.name, role: "api" }, config.logLevel);
+    registerTracePropagation();
+    const log = createLogger({ app: app.name, role: "api" }, config.logLevel, undefined, config.logFormat);
     return { config, appConfig, log, authenticator: createJwtAuthenticator(config.auth.jwt) };
   }
   return async (request: Request, bindings: EdgeEnv = {}, ctx?: EdgeContext): Promise<Response> => {

@@ -97,6 +97,15 @@ export function serveProbe(ctx: ProcessContext, port: number, registry: Registry
 }
 
 let shuttingDown = false;
+const lastWork: (() => Promise<void>)[] = [];
+
+/** Work a graceful stop does after the process's own `stop` (sending the last spans, say). */
+export function beforeExit(work: () => Promise<void>): void {
+  lastWork.push(work);
+}
+
+const settleWithin = (work: Promise<unknown>, ms: number) =>
+  Promise.race([work.catch(() => {}), new Promise((resolve) => setTimeout(resolve, ms))]);
 
 /** Whether a graceful shutdown is under way (start-up work cut short by it may fail harmlessly). */
 export function isShuttingDown(): boolean {
@@ -115,7 +124,8 @@ export function onShutdown(log: Logger, stop: () => Promise<void>, deadlineMs = 
         process.exit(1);
       }, deadlineMs);
       stop().then(
-        () => {
+        async () => {
+          for (const work of lastWork) await settleWithin(work(), 5_000);
           clearTimeout(deadline);
           process.exit(0);
         },

@@ -5,7 +5,8 @@ import { binOf, commandsOf, usageText } from "./commands.ts";
 import { runToken } from "./run-token.ts";
 import { installCrashGuard } from "./crash-guard.ts";
 import type { AppDefinition } from "./define-app.ts";
-import { isShuttingDown, type ProcessContext, type Serve, wireProcess } from "./process-kit.ts";
+import { beforeExit, isShuttingDown, type ProcessContext, type Serve, wireProcess } from "./process-kit.ts";
+import { startTelemetry } from "./start-telemetry.ts";
 import { runApi } from "./run-api.ts";
 import { runDeadLetters, runMigrate, runOutbox, runReadModels, runSagas, runStreams } from "./run-cli.ts";
 import { runConsumers } from "./run-consumers.ts";
@@ -77,8 +78,10 @@ async function dispatch<C, S>(app: AppDefinition<C, S>, argv: string[], serve: S
   if (command === "token" && !app.commands?.token) return runToken(app, process.env, args);
   const { config, appConfig } = loadConfigs(app as AppDefinition<C, unknown>);
   const role = command === "consumer" ? `consumer:${args[0]}` : command;
-  const log = createLogger({ app: app.name, role, pid: process.pid }, config.logLevel);
+  const log = createLogger({ app: app.name, role, pid: process.pid }, config.logLevel, undefined, config.logFormat);
   installCrashGuard(log);
+  const telemetry = startTelemetry(process.env, `${app.name}-${role.replace(":", "-")}`);
+  beforeExit(() => telemetry.shutdown());
   const ctx: ProcessContext = { config, appConfig, log, serve, app };
   const own = app.commands?.[command];
   if (own) {

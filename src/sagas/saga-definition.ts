@@ -1,4 +1,5 @@
 import type { Event, RecordedEvent } from "../core/messages.ts";
+import type { TraceCarrier } from "../core/telemetry.ts";
 import type { Logger } from "../log.ts";
 
 /** What a step's action or compensation gets: its saga's data and a key that is the same on every retry. */
@@ -16,6 +17,8 @@ export type StepContext<D> = {
   /** Aborted at the step's deadline: pass it to whatever the step waits on (fetch, a gateway). */
   signal: AbortSignal;
   log: Logger;
+  /** The step's span as W3C trace context: put it in the metadata of what the step appends or sends. */
+  trace: TraceCarrier;
 };
 
 /**

@@ -1,5 +1,6 @@
 import type { ConsumerDefinition, EventHandler } from "../consumers/consumer-definition.ts";
 import type { SagaDefinition } from "./saga-definition.ts";
+import { carrierOf, contextFrom } from "../core/telemetry.ts";
 import { startSaga } from "./saga-store.ts";
 
 /**
@@ -12,7 +13,9 @@ export function sagaStarter<D>(saga: SagaDefinition<D>, notifyChannel: string): 
   for (const [type, startOf] of Object.entries(saga.start.on)) {
     handlers[type] = async ({ tx, event }) => {
       const start = startOf(event);
-      if (start) await startSaga(tx, { sagaId: start.sagaId, sagaType: saga.type, data: start.data }, notifyChannel);
+      // The instance keeps the trace of the event that started it, for its steps' spans to continue.
+      const trace = carrierOf(contextFrom(event.metadata));
+      if (start) await startSaga(tx, { sagaId: start.sagaId, sagaType: saga.type, data: start.data, trace }, notifyChannel);
     };
   }
   return { name: saga.type, bindings: saga.start.bindings, tables: {}, handlers };

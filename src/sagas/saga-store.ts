@@ -1,4 +1,5 @@
 import type { Sql, TransactionSql } from "postgres";
+import type { TraceCarrier } from "../core/telemetry.ts";
 import type { SagaStatus } from "./saga-definition.ts";
 
 export type SagaInstance = {
@@ -15,6 +16,8 @@ export type SagaInstance = {
   lastError: string | null;
   failure: string | null;
   history: { at: string; step: string; outcome: string }[];
+  /** The trace context of the event that started the instance. */
+  trace: TraceCarrier | null;
   createdAt: Date;
   updatedAt: Date;
 };
@@ -33,6 +36,7 @@ type Row = {
   last_error: string | null;
   failure: string | null;
   history: SagaInstance["history"];
+  trace: TraceCarrier | null;
   created_at: Date;
   updated_at: Date;
 };
@@ -51,6 +55,7 @@ const toInstance = (r: Row): SagaInstance => ({
   lastError: r.last_error,
   failure: r.failure,
   history: r.history,
+  trace: r.trace,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -58,11 +63,13 @@ const toInstance = (r: Row): SagaInstance => ({
 /** Starts an instance unless one with this id exists (a redelivered start event changes nothing). */
 export async function startSaga(
   tx: TransactionSql | Sql,
-  saga: { sagaId: string; sagaType: string; data: unknown },
+  saga: { sagaId: string; sagaType: string; data: unknown; trace?: TraceCarrier },
   notifyChannel: string,
 ) {
+  const trace = saga.trace?.traceparent ? tx.json(saga.trace as never) : null;
   const rows = await tx`
-    insert into eventline_saga_instances (saga_id, saga_type, data) values (${saga.sagaId}, ${saga.sagaType}, ${tx.json(saga.data as never)})
+    insert into eventline_saga_instances (saga_id, saga_type, data, trace)
+    values (${saga.sagaId}, ${saga.sagaType}, ${tx.json(saga.data as never)}, ${trace})
     on conflict (saga_id) do nothing returning saga_id`;
   if (rows.length > 0) await tx`select pg_notify(${notifyChannel}, ${saga.sagaId})`;
   return rows.length > 0;

@@ -2,7 +2,7 @@ import type { Sql } from "postgres";
 import { backoffDelay } from "../core/backoff.ts";
 import { DomainError, errorMessage } from "../core/errors.ts";
 import { runWorkerLoop } from "../core/worker-loop.ts";
-import { traceIdOf } from "../core/trace.ts";
+import { carrierOf, contextFrom, inSpan, type TraceContext, traceIdOf } from "../core/telemetry.ts";
 import type { Logger } from "../log.ts";
 import { listenForWakeups, type Wakeup } from "../store/wakeup.ts";
 import type { SagaDefinition, SagaStep, StepContext } from "./saga-definition.ts";
@@ -61,10 +61,10 @@ async function withDeadline(step: SagaStep<unknown>, run: (signal: AbortSignal) 
   throw new StillRunning(`${what} was aborted at ${ms} ms and is still running`);
 }
 
-/** A saga whose data carries the trace it started from logs under that trace. */
-function traceFields(data: unknown): Record<string, string | undefined> {
-  const trace = (data as { trace?: { correlationId?: string; traceparent?: string } } | null)?.trace;
-  return trace ? { correlationId: trace.correlationId, traceId: traceIdOf(trace.traceparent) } : {};
+/** A saga whose data carries a correlation id logs under it, and under its step's trace. */
+function traceFields(data: unknown, ctx: TraceContext): Record<string, string | undefined> {
+  const correlationId = (data as { trace?: { correlationId?: string } } | null)?.trace?.correlationId;
+  return { correlationId, traceId: traceIdOf(ctx) };
 }
 
 /**
@@ -80,7 +80,13 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
   const backoff = (def: SagaDefinition<unknown>, attempts: number) =>
     backoffDelay(attempts, def.retry ?? { baseMs: 200, maxMs: 30_000 });
 
-  function context(instance: SagaInstance, step: string, phase: string, signal: AbortSignal): StepContext<unknown> {
+  function context(
+    instance: SagaInstance,
+    step: string,
+    phase: string,
+    signal: AbortSignal,
+    trace: TraceContext,
+  ): StepContext<unknown> {
     return {
       signal,
       sagaId: instance.sagaId,
@@ -90,8 +96,27 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
       actionKey: `saga:${instance.sagaId}:${step}:do`,
       attempt: instance.attempts + 1,
       failure: instance.failure ?? undefined,
-      log: log.child({ sagaId: instance.sagaId, step, ...traceFields(instance.data) }),
+      log: log.child({ sagaId: instance.sagaId, step, ...traceFields(instance.data, trace) }),
+      trace: carrierOf(trace),
     };
+  }
+
+  /** A step's action or compensation in a span that continues the trace of the event that started the saga. */
+  function inStepSpan(instance: SagaInstance, step: string, phase: "do" | "undo", work: (ctx: TraceContext) => Promise<void>) {
+    return inSpan(
+      `saga ${instance.sagaType} ${phase === "do" ? step : `compensate ${step}`}`,
+      {
+        parent: contextFrom(instance.trace),
+        attributes: {
+          "eventline.saga.type": instance.sagaType,
+          "eventline.saga.id": instance.sagaId,
+          "eventline.saga.step": step,
+          "eventline.saga.phase": phase,
+          "eventline.saga.attempt": instance.attempts + 1,
+        },
+      },
+      (_span, ctx) => work(ctx),
+    );
   }
 
   /** From a failure at `failedIndex`: that step and every completed one, last first. */
@@ -103,7 +128,9 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
   async function runAction(def: SagaDefinition<unknown>, instance: SagaInstance): Promise<Progress> {
     const step = def.steps[instance.currentStep] as SagaStep<unknown>;
     try {
-      await withDeadline(step, (signal) => step.action(context(instance, step.name, "do", signal)), `step ${step.name}`);
+      await inStepSpan(instance, step.name, "do", (ctx) =>
+        withDeadline(step, (signal) => step.action(context(instance, step.name, "do", signal, ctx)), `step ${step.name}`),
+      );
     } catch (error) {
       const attempts = instance.attempts + 1;
       const business = error instanceof DomainError;
@@ -150,7 +177,13 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
       };
     try {
       const compensate = step.compensate;
-      await withDeadline(step, (signal) => compensate(context(instance, step.name, "undo", signal)), `compensation ${step.name}`);
+      await inStepSpan(instance, step.name, "undo", (ctx) =>
+        withDeadline(
+          step,
+          (signal) => compensate(context(instance, step.name, "undo", signal, ctx)),
+          `compensation ${step.name}`,
+        ),
+      );
     } catch (error) {
       const attempts = instance.attempts + 1;
       if (attempts >= (def.maxCompensationAttempts ?? 5)) {

@@ -1,10 +1,11 @@
 import type { Sql } from "postgres";
 import { appendResult, assertAppendRequest, finishRead, type PreparedEvent, prepareEvents } from "../core/event-pipeline.ts";
-import type { AppendResult, EventStore, IdempotencyRecord } from "../core/event-store.ts";
+import type { AppendOptions, AppendRequest, AppendResult, EventStore, IdempotencyRecord } from "../core/event-store.ts";
 import { ConcurrencyError } from "../core/errors.ts";
 import type { ExpectedVersion } from "../core/expected-version.ts";
 import type { RecordedEvent } from "../core/messages.ts";
 import { createPersonalData, type KeyStore, type PersonalDataPolicy } from "../core/personal-data.ts";
+import { inSpan, SpanKind } from "../core/telemetry.ts";
 import type { Upcasters } from "../core/upcasters.ts";
 import { appendInTransaction, isRetriableConflict } from "./append-in-transaction.ts";
 import { appendPacked, type BatchedAppend, fitsPackedBatch, type WrittenEvent } from "./append-packed.ts";
@@ -131,27 +132,41 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
   // Two flushes at once let Postgres work on one batch while the next is gathered and sent.
   const batcher = createBatcher<BatchedAppend, AppendResult[]>(flushBatch, 500, options.groupCommitConcurrency ?? 2);
 
+  /** Database semantic conventions for an append's span. */
+  const appendAttributes = (requests: AppendRequest[]) => ({
+    "db.system.name": "postgresql",
+    "db.operation.name": "append",
+    "db.collection.name": "eventline_events",
+    "eventline.streams.count": requests.length,
+    "eventline.events.count": requests.reduce((n, r) => n + r.events.length, 0),
+  });
+
+  async function appendNow(requests: AppendRequest[], appendOptions: AppendOptions): Promise<AppendResult[]> {
+    for (const r of requests) {
+      assertAppendRequest(r);
+      for (const e of r.events) {
+        if (e.eventId !== undefined && !UUID.test(e.eventId)) throw new TypeError(`eventId ${e.eventId} is not a UUID`);
+      }
+    }
+    const prepared = await Promise.all(requests.map((r) => prepareEvents(r, personalData, upcasters)));
+    const ids = prepared.flat().map((p) => p.eventId);
+    if (ids.length > 1 && new Set(ids).size !== ids.length) throw new TypeError("an event id appears twice in one append");
+    // An idempotent answer or a forget belongs in the events' own transaction; the rest share one with
+    // whatever else is being appended at the same time.
+    if (options.groupCommit !== false && !appendOptions.idempotency && !appendOptions.forgetSubjects?.length) {
+      return finish(await batcher.submit({ requests, prepared }));
+    }
+    const results = await appendInTransaction(sql, channel, requests, prepared, appendOptions);
+    // A key store of its own (not this database's subject_keys) can only be told after the commit.
+    if (options.keys) for (const s of appendOptions.forgetSubjects ?? []) await options.keys.forget(s);
+    return finish(results);
+  }
+
   const store: EventStore = {
-    async append(requests, appendOptions = {}) {
-      for (const r of requests) {
-        assertAppendRequest(r);
-        for (const e of r.events) {
-          if (e.eventId !== undefined && !UUID.test(e.eventId)) throw new TypeError(`eventId ${e.eventId} is not a UUID`);
-        }
-      }
-      const prepared = await Promise.all(requests.map((r) => prepareEvents(r, personalData, upcasters)));
-      const ids = prepared.flat().map((p) => p.eventId);
-      if (ids.length > 1 && new Set(ids).size !== ids.length) throw new TypeError("an event id appears twice in one append");
-      // An idempotent answer or a forget belongs in the events' own transaction; the rest share one with
-      // whatever else is being appended at the same time.
-      if (options.groupCommit !== false && !appendOptions.idempotency && !appendOptions.forgetSubjects?.length) {
-        return finish(await batcher.submit({ requests, prepared }));
-      }
-      const results = await appendInTransaction(sql, channel, requests, prepared, appendOptions);
-      // A key store of its own (not this database's subject_keys) can only be told after the commit.
-      if (options.keys) for (const s of appendOptions.forgetSubjects ?? []) await options.keys.forget(s);
-      return finish(results);
-    },
+    append: (requests, appendOptions = {}) =>
+      inSpan("append eventline_events", { kind: SpanKind.CLIENT, attributes: appendAttributes(requests) }, () =>
+        appendNow(requests, appendOptions),
+      ),
 
     async appendToStream(streamId, events, opts = {}) {
       const [result] = await store.append([{ streamId, events, expectedVersion: opts.expectedVersion ?? "any" }], opts);

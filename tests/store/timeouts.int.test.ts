@@ -124,7 +124,7 @@ describe("a database made before the baseline schema", () => {
   it("is refused by migrate with what to do, instead of being taken for up to date", async () => {
     const old = await createTestDatabase();
     try {
-      await old.sql`insert into eventline_migrations (version, name) values (2, '002_outbox_parking.sql')`;
+      await old.sql`insert into eventline_migrations (version, name) values (9, '009_outbox_parking.sql')`;
       await expect(migrate(old.sql)).rejects.toThrow("from before the baseline schema");
     } finally {
       await old.drop();
