@@ -8,12 +8,13 @@ import { eventLogFields } from "../core/event-log-fields.ts";
 import type { Logger } from "../log.ts";
 import { applyEventBatch } from "./apply-batch.ts";
 import { applyEvent } from "./apply-event.ts";
-import { type PoisonPolicy, sweep } from "./catch-up.ts";
+import { loadCheckpoint, type PoisonPolicy, sweep } from "./catch-up.ts";
 import { toEventMessage } from "../broker/event-message.ts";
 import { backoffDelay } from "../core/backoff.ts";
 import { errorMessage } from "../core/errors.ts";
 import { createTimerSleeper, runWorkerLoop } from "../core/worker-loop.ts";
 import { contextFrom, inSpan, type Link, linkTo, SpanKind } from "../core/telemetry.ts";
+import { type Liveness, untracked } from "../core/liveness.ts";
 import { assertConsumerDefinition, type ConsumerDefinition, liveTables } from "./consumer-definition.ts";
 import type { ConsumerMetrics } from "./consumer-metrics.ts";
 import { ensureReadModel } from "./ensure-read-model.ts";
@@ -46,6 +47,11 @@ export type ConsumerOptions = {
    */
   prepare?: (events: RecordedEvent[]) => Promise<RecordedEvent[]>;
   metrics?: ConsumerMetrics;
+  /**
+   * Told when deliveries wait and when events are applied (`consumer <name>`), and how the sweep moves
+   * (`sweep <name>`), so a consumer that stopped applying reports not-live.
+   */
+  liveness?: Liveness;
   /** Called after a delivered event was applied (for measurements). */
   onApplied?: (event: RecordedEvent) => void;
 };
@@ -89,6 +95,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   let sweeping: Promise<unknown> | undefined;
   let running = false;
   const retentionMs = options.inboxRetentionMs ?? 7 * 24 * 3600 * 1000;
+  const applying = options.liveness?.track(`consumer ${def.name}`) ?? untracked;
+  const sweepWork = options.liveness?.track(`sweep ${def.name}`) ?? untracked;
   let lastPrune = 0;
 
   async function sendTo(queue: string, msg: ConsumeMessage, headers: Record<string, unknown>, expiration?: number) {
@@ -119,6 +127,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
 
   /** Metrics, the onApplied hook and the debug log for an event that was applied or found a duplicate. */
   function settled(event: RecordedEvent, status: "applied" | "duplicate", gapFilled: number) {
+    applying.progressed();
     if (status === "applied") options.onApplied?.(event);
     if (status === "duplicate") options.metrics?.duplicates.inc(labels);
     else options.metrics?.applied.inc(labels, 1 + gapFilled);
@@ -138,6 +147,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       return;
     }
     waiting.push({ msg, event: parsed.event });
+    applying.waiting();
     if (!draining) {
       draining = drain(ch).finally(() => {
         draining = undefined;
@@ -281,7 +291,17 @@ export function createConsumer(options: ConsumerOptions): Consumer {
 
   /** Every `everyMs`: the sweep, and at most once a minute the inbox retention beside it. */
   async function sweepRound(): Promise<"idle"> {
+    const before = await loadCheckpoint(sql, def.name);
     const r = await sweep(deps, { graceMs: sweepOptions.graceMs, poison });
+    if (r.caughtUp) {
+      // The store says nothing is left to apply: neither the sweep nor the deliveries are behind.
+      sweepWork.idle();
+      if (waiting.length === 0 && inFlight.size === 0) applying.idle();
+    } else {
+      sweepWork.waiting();
+      // Moving, or held only by events young enough for their messages to be on the way.
+      if (r.applied > 0 || r.oldestUnapplied || r.checkpoint.position !== before.position) sweepWork.progressed();
+    }
     if (r.applied > 0)
       log("warn", "sweep applied events the broker had not delivered", { consumer: def.name, applied: r.applied });
     if (retentionMs > 0 && Date.now() - lastPrune > 60_000) {

@@ -21,6 +21,13 @@ export async function lockPartitions(tx: TransactionSql, candidates: number[]): 
   return rows.map((r) => r.p);
 }
 
+/** Whether any row is due to be published (not parked, not waiting out a backoff). */
+export async function hasDueRows(sql: Sql): Promise<boolean> {
+  const [row] = await sql<{ due: boolean }[]>`
+    select exists (select 1 from eventline_outbox where parked_at is null and next_attempt_at <= now()) as due`;
+  return row?.due ?? false;
+}
+
 /**
  * The next rows to publish from the given partitions, in position order. A row is only due when no earlier
  * row of its stream is parked or waiting out a backoff, so a stream never overtakes itself.

@@ -10,8 +10,9 @@ import type { RecordedEvent } from "../core/messages.ts";
 import { eventLogFields } from "../core/event-log-fields.ts";
 import type { Logger } from "../log.ts";
 import { listenForWakeups, type Wakeup } from "../store/wakeup.ts";
-import { claimBatch, deletePublished, type Failure, lockPartitions, recordFailures } from "./outbox-queries.ts";
+import { claimBatch, deletePublished, type Failure, hasDueRows, lockPartitions, recordFailures } from "./outbox-queries.ts";
 import type { RelayMetrics } from "./relay-metrics.ts";
+import { type Liveness, untracked, type WorkTracker } from "../core/liveness.ts";
 
 export type RelayOptions = {
   sql: Sql;
@@ -32,6 +33,8 @@ export type RelayOptions = {
   confirmTimeoutMs?: number;
   backoff?: { baseMs: number; maxMs: number };
   metrics?: RelayMetrics;
+  /** Told when rows wait and when they are published, so a relay that stopped moving reports not-live. */
+  liveness?: Liveness;
   /** Fault injection for tests: runs after the broker confirmed a batch, before the rows are deleted. */
   afterConfirm?: () => void | Promise<void>;
 };
@@ -155,14 +158,28 @@ export function createRelay(options: RelayOptions): Relay {
   const lanePartitions = Array.from({ length: laneCount }, (_, lane) => allPartitions.filter((p) => p % laneCount === lane));
 
   /** One round; `brokerFault` says the broker, not a message, kept some rows from going out. */
-  async function runRound(candidates: number[]): Promise<{ handled: number; brokerFault: boolean }> {
+  async function runRound(
+    candidates: number[],
+    work: WorkTracker = untracked,
+  ): Promise<{ handled: number; brokerFault: boolean }> {
     const none = { handled: 0, brokerFault: false };
-    if (!broker.isConnected() || blocked) return { handled: 0, brokerFault: true };
+    if (!broker.isConnected() || blocked) {
+      // Rows waiting behind a broker that does not take them are a stall, not an idle relay.
+      if (await hasDueRows(sql)) work.waiting();
+      return { handled: 0, brokerFault: true };
+    }
     return sql.begin(async (tx) => {
       const owned = await lockPartitions(tx, candidates);
-      if (owned.length === 0) return none;
+      if (owned.length === 0) {
+        work.idle();
+        return none;
+      }
       const rows = await claimBatch(tx, options.partitions, owned, options.batchSize);
-      if (rows.length === 0) return none;
+      if (rows.length === 0) {
+        work.idle();
+        return none;
+      }
+      work.waiting();
       const byStream = new Map<string, RecordedEvent[]>();
       for (const row of rows) {
         const list = byStream.get(row.streamId) ?? [];
@@ -176,6 +193,7 @@ export function createRelay(options: RelayOptions): Relay {
         !o.ok && !o.brokerFault ? [{ position: o.position, error: o.error }] : [],
       );
       await deletePublished(tx, published);
+      if (published.length > 0) work.progressed();
       const parked = await recordFailures(tx, failures, options.maxAttempts, options.backoff ?? { baseMs: 200, maxMs: 60_000 });
       metrics?.published.inc(published.length);
       metrics?.failed.inc(outcomes.length - published.length);
@@ -194,14 +212,14 @@ export function createRelay(options: RelayOptions): Relay {
   let loops: Promise<void>[] = [];
   let wakeups: Wakeup[] = [];
 
-  function runLoop(partitions: number[], wakeup: Wakeup): Promise<void> {
+  function runLoop(partitions: number[], wakeup: Wakeup, work: WorkTracker): Promise<void> {
     let brokerTroubleInARow = 0;
     return runWorkerLoop({
       running: () => running,
       sleeper: wakeup,
       idleMs: options.pollMs,
       async round() {
-        const round = await runRound(partitions);
+        const round = await runRound(partitions, work);
         if (round.brokerFault) {
           // Waiting out the broker's trouble; an unblock or reconnect is noticed within the capped wait.
           brokerTroubleInARow++;
@@ -228,7 +246,9 @@ export function createRelay(options: RelayOptions): Relay {
       if (running) return;
       running = true;
       wakeups = await Promise.all(lanePartitions.map(() => listenForWakeups(sql, options.notifyChannel)));
-      loops = lanePartitions.map((partitions, lane) => runLoop(partitions, wakeups[lane] as Wakeup));
+      loops = lanePartitions.map((partitions, lane) =>
+        runLoop(partitions, wakeups[lane] as Wakeup, options.liveness?.track(`relay lane ${lane}`) ?? untracked),
+      );
       log("info", "relay started", {
         exchange,
         partitions: options.partitions,

@@ -2,9 +2,11 @@ import { Hono } from "hono";
 import type { Registry } from "prom-client";
 import type { Config } from "../config.ts";
 import { ConfigError } from "../core/errors.ts";
+import type { Liveness } from "../core/liveness.ts";
 import type { Logger } from "../log.ts";
 import { connect, type SessionTimeouts } from "../store/connect.ts";
 import type { AppDefinition } from "./define-app.ts";
+import { watchLiveness } from "./watch-liveness.ts";
 import { wireApp } from "./wire-app.ts";
 
 /**
@@ -86,14 +88,29 @@ export function databases(config: Config, name: string, max = config.dbPoolMax, 
   };
 }
 
-/** A long-running process's own small port: /health and /metrics, so each can be probed and scraped. */
-export function serveProbe(ctx: ProcessContext, port: number, registry: Registry) {
+/**
+ * A long-running process's own small port: /health and /metrics, so each can be probed and scraped. With
+ * a liveness, /health answers 503 while a part is stalled (work waiting, no progress for
+ * EVENTLINE_STALL_SECONDS), and the process exits 1 once one has been stalled EVENTLINE_STALL_EXIT_SECONDS.
+ */
+export function serveProbe(ctx: ProcessContext, port: number, registry: Registry, liveness?: Liveness) {
   const probe = new Hono();
-  probe.get("/health", (c) => c.json({ status: "ok" }));
+  const watch = liveness && watchLiveness(liveness, { exitAfterMs: ctx.config.stall.exitAfterMs, log: ctx.log, registry });
+  probe.get("/health", (c) => {
+    const report = liveness?.report();
+    if (report && !report.live) return c.json({ status: "stalled", stalled: report.stalled }, 503);
+    return c.json({ status: "ok" });
+  });
   probe.get("/metrics", async (c) => c.text(await registry.metrics(), 200, { "content-type": registry.contentType }));
   const server = ctx.serve(probe.fetch, ctx.config.host, port);
   ctx.log("info", "probe listening", { url: server.url });
-  return server;
+  return {
+    url: server.url,
+    async stop() {
+      watch?.stop();
+      await server.stop();
+    },
+  };
 }
 
 let shuttingDown = false;

@@ -1,4 +1,5 @@
 import { Registry } from "prom-client";
+import { createLiveness } from "../core/liveness.ts";
 import { connectBroker } from "../broker/amqp-connection.ts";
 import { consumerLag } from "../consumers/catch-up.ts";
 import { type ConsumerDefinition, liveTables } from "../consumers/consumer-definition.ts";
@@ -31,6 +32,7 @@ export async function runConsumers(ctx: ProcessContext, which: string | undefine
   const defs = which === "all" ? wired.readModels : wired.readModels.filter((d) => d.name === which);
   const broker = connectBroker(config.amqpUrl, log, `${ctx.app.name}-consumer-${which}`);
   const registry = new Registry();
+  const liveness = createLiveness({ stallMs: config.stall.afterMs });
   const lagDeps = (def: ConsumerDefinition) => ({ sql: db.readSql, store: wired.store, def, tables: liveTables(def) });
   horizonGauge(registry, db.sql);
   const metrics = createConsumerMetrics(registry, () => Promise.all(defs.map((d) => consumerLag(lagDeps(d)))));
@@ -50,9 +52,10 @@ export async function runConsumers(ctx: ProcessContext, which: string | undefine
       queuePrefix: config.consumer.queuePrefix,
       prepare,
       metrics,
+      liveness,
     }),
   );
-  const probe = serveProbe(ctx, config.consumer.metricsPort, registry);
+  const probe = serveProbe(ctx, config.consumer.metricsPort, registry, liveness);
   // Registered before starting, so a stop requested during start-up is still a graceful one.
   onShutdown(log, async () => {
     for (const c of consumers) await c.stop();

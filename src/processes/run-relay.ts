@@ -1,4 +1,5 @@
 import { Registry } from "prom-client";
+import { createLiveness } from "../core/liveness.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { connectBroker } from "../broker/amqp-connection.ts";
@@ -36,18 +37,20 @@ export async function runRelay(ctx: ProcessContext): Promise<void> {
   });
   const broker = connectBroker(config.amqpUrl, log, "eventline-relay");
   const registry = new Registry();
+  const liveness = createLiveness({ stallMs: config.stall.afterMs });
   const metrics = createRelayMetrics(registry, () => outboxStatus(sql).then((s) => ({ ...s, parkedStreams: s.parked.length })));
   const relay = createRelay({
     sql,
     broker,
     log,
     metrics,
+    liveness,
     exchange: config.eventsExchange,
     notifyChannel: config.notifyChannel,
     ...config.relay,
     afterConfirm: faultAfterConfirm(config, log),
   });
-  const probe = serveProbe(ctx, config.relay.metricsPort, registry);
+  const probe = serveProbe(ctx, config.relay.metricsPort, registry, liveness);
   // Registered before starting, so a stop requested during start-up is still a graceful one.
   onShutdown(log, async () => {
     await relay.stop();

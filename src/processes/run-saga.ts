@@ -1,4 +1,5 @@
 import { Gauge, Registry } from "prom-client";
+import { createLiveness } from "../core/liveness.ts";
 import { connectBroker } from "../broker/amqp-connection.ts";
 import { createConsumer } from "../consumers/consumer-runtime.ts";
 import { createSagaWorker } from "../sagas/saga-worker.ts";
@@ -25,6 +26,7 @@ export async function runSaga(ctx: ProcessContext): Promise<void> {
   const sagaChannel = `${config.notifyChannel}_sagas`;
   const broker = connectBroker(config.amqpUrl, log, `${ctx.app.name}-saga`);
   const registry = new Registry();
+  const liveness = createLiveness({ stallMs: config.stall.afterMs });
   new Gauge({
     name: "eventline_sagas",
     help: "Saga instances by status",
@@ -54,6 +56,7 @@ export async function runSaga(ctx: ProcessContext): Promise<void> {
         queuePrefix: config.consumer.queuePrefix,
         inboxRetentionMs: config.consumer.inboxRetentionMs,
         prepare: wired.prepareSealed,
+        liveness,
       }),
     );
   const worker = createSagaWorker({
@@ -62,9 +65,10 @@ export async function runSaga(ctx: ProcessContext): Promise<void> {
     log,
     notifyChannel: sagaChannel,
     leaseMs: config.sagaLeaseMs,
+    liveness,
     afterAction: crashAfterStep(ctx),
   });
-  const probe = serveProbe(ctx, config.sagaMetricsPort, registry);
+  const probe = serveProbe(ctx, config.sagaMetricsPort, registry, liveness);
   // Registered before starting, so a stop requested during start-up is still a graceful one.
   onShutdown(log, async () => {
     for (const s of starters) await s.stop();

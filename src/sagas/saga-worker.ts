@@ -2,6 +2,7 @@ import type { Sql } from "postgres";
 import { backoffDelay } from "../core/backoff.ts";
 import { DomainError, errorMessage } from "../core/errors.ts";
 import { runWorkerLoop } from "../core/worker-loop.ts";
+import { type Liveness, untracked } from "../core/liveness.ts";
 import { carrierOf, contextFrom, inSpan, type TraceContext, traceIdOf } from "../core/telemetry.ts";
 import type { Logger } from "../log.ts";
 import { listenForWakeups, type Wakeup } from "../store/wakeup.ts";
@@ -18,6 +19,8 @@ export type SagaWorkerOptions = {
   pollMs?: number;
   /** How long a claim lasts; a worker that dies loses it after this (must exceed every step deadline plus its grace). */
   leaseMs?: number;
+  /** Told when instances are due and when steps are recorded, so a worker that stopped moving reports not-live. */
+  liveness?: Liveness;
   /** Fault injection for tests: runs after a step's action succeeded, before its outcome is recorded. */
   afterAction?: (instance: SagaInstance, step: string) => void;
 };
@@ -76,6 +79,7 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
   const { sql, log } = options;
   const byType = new Map(options.sagas.map((s) => [s.type, s]));
   const leaseMs = options.leaseMs ?? 60_000;
+  const work = options.liveness?.track("saga worker") ?? untracked;
 
   const backoff = (def: SagaDefinition<unknown>, attempts: number) =>
     backoffDelay(attempts, def.retry ?? { baseMs: 200, maxMs: 30_000 });
@@ -218,10 +222,15 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
 
   async function runOnce(): Promise<boolean> {
     const instance = await claimDue(sql, [...byType.keys()], leaseMs);
-    if (!instance) return false;
+    if (!instance) {
+      work.idle();
+      return false;
+    }
+    work.waiting();
     const def = byType.get(instance.sagaType) as SagaDefinition<unknown>;
     const progress = instance.status === "compensating" ? await runCompensation(def, instance) : await runAction(def, instance);
     const recorded = await recordProgress(sql, instance, progress);
+    if (recorded) work.progressed();
     if (!recorded)
       log("warn", "saga lease lost before its outcome was recorded; the step will run again", { sagaId: instance.sagaId });
     else
