@@ -3,7 +3,9 @@
  * and its answer, and the payment provider's table of charges and refunds. The store is what is on trial.
  */
 import type { Sql } from "postgres";
+import { auditFromStart } from "../../src/consumers/audit.ts";
 import { replayIntoCopy } from "../../src/consumers/rebuild.ts";
+import { sagaStarter } from "../../src/sagas/saga-starter.ts";
 import { outboxStatus } from "../../src/outbox/outbox-queries.ts";
 import type { createShop } from "../../examples/shop/create-shop.ts";
 import type { Sent } from "./chaos-load.ts";
@@ -57,6 +59,9 @@ export type Findings = {
   inconsistentOrders: number;
   orderDetails: string[];
   readModelRowsDiffering: Record<string, number>;
+  /** `eventline audit` per read model and saga starter: events not applied, versions the store lacks. */
+  auditFindings: Record<string, number>;
+  auditDetails: string[];
   /** Placed orders whose row in the orders read model shows another status than their events. */
   ordersShownWrong: number;
   stuckSagas: number;
@@ -226,6 +231,16 @@ export async function check(sql: Sql, shop: Shop, sent: Sent[], seedQuantity: Ma
     await copy.drop();
   }
 
+  // Nothing lost on the way to any read model: the same audit an operator runs, with no lag allowed.
+  const auditFindings: Record<string, number> = {};
+  const auditDetails: string[] = [];
+  const starters = shop.sagas().map((saga) => sagaStarter(saga, "unused"));
+  for (const def of [...shop.readModels, ...starters]) {
+    const { findings } = await auditFromStart({ store: shop.store, sql, def }, 0);
+    auditFindings[def.name] = findings.length;
+    auditDetails.push(...findings.slice(0, 5).map((f) => `${def.name}: ${JSON.stringify(f)}`));
+  }
+
   const stuck = sagas.filter((s) => s.status !== "completed" && s.status !== "compensated").length;
   return {
     eventsLost: lostDetails.length,
@@ -238,6 +253,8 @@ export async function check(sql: Sql, shop: Shop, sent: Sent[], seedQuantity: Ma
     inconsistentOrders,
     orderDetails,
     readModelRowsDiffering,
+    auditFindings,
+    auditDetails,
     stuckSagas: stuck,
     stockReceivedOutOfRange,
     parkedStreams: (await outboxStatus(sql)).parked.length,

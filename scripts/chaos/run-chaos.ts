@@ -54,6 +54,7 @@ export function isClean(s: ChaosSummary): boolean {
     s.loadSpannedFaults &&
     s.settled &&
     s.eventsLost === 0 &&
+    Object.values(s.auditFindings).every((n) => n === 0) &&
     s.answersWithoutPosition === 0 &&
     s.duplicateCharges + s.duplicateRefunds + s.duplicateReservations + s.duplicateOutcomes === 0 &&
     s.inconsistentOrders === 0 &&
@@ -268,6 +269,7 @@ export function formatSummary(s: ChaosSummary): string {
     `  duplicate outcomes     ${s.duplicateOutcomes} (placed, confirmed or cancelled twice)`,
     `  inconsistent orders    ${s.inconsistentOrders}${s.orderDetails.length ? ` (${s.orderDetails.join("; ")})` : ""}`,
     `  read-model rows off    ${differing} ${JSON.stringify(s.readModelRowsDiffering)}`,
+    `  audit findings         ${JSON.stringify(s.auditFindings)}${s.auditDetails.length ? ` (${s.auditDetails.join("; ")})` : ""}`,
     `  orders shown wrong     ${s.ordersShownWrong} (orders read model against the events, in plain SQL)`,
     `  stuck sagas            ${s.stuckSagas}`,
     `  parked streams         ${s.parkedStreams}`,

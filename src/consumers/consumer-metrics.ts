@@ -7,6 +7,9 @@ export type ConsumerMetrics = {
   gapFilled: Counter<"consumer">;
   retried: Counter<"consumer">;
   deadLettered: Counter<"consumer">;
+  /** What the consumer's own audit last found: unapplied events past the allowed lag, unknown versions. */
+  missingEvents: Gauge<"consumer">;
+  unknownVersions: Gauge<"consumer">;
 };
 
 /** Per-consumer counters, and lag gauges computed when scraped. */
@@ -38,5 +41,17 @@ export function createConsumerMetrics(registry: Registry, lags: () => Promise<La
     gapFilled: counter("eventline_consumer_gap_filled_total", "Events read from the store to fill a gap"),
     retried: counter("eventline_consumer_retried_total", "Deliveries sent to the retry queue"),
     deadLettered: counter("eventline_consumer_dead_lettered_total", "Deliveries sent to the dead-letter queue"),
+    missingEvents: new Gauge({
+      name: "eventline_consumer_missing_events",
+      help: "Events older than the allowed lag (AUDIT_LAG_SECONDS) that the read model has not applied, by its audit",
+      labelNames: ["consumer"],
+      registers: [registry],
+    }),
+    unknownVersions: new Gauge({
+      name: "eventline_consumer_unknown_versions",
+      help: "Streams whose applied version in the read model is beyond the store's, by its audit",
+      labelNames: ["consumer"],
+      registers: [registry],
+    }),
   };
 }

@@ -2,7 +2,7 @@ import type { AmqpConnectionManager, ChannelWrapper } from "amqp-connection-mana
 import type { Channel, ConsumeMessage } from "amqplib";
 
 import type { Sql } from "postgres";
-import type { EventStore } from "../core/event-store.ts";
+import { type Checkpoint, type EventStore, START } from "../core/event-store.ts";
 import type { RecordedEvent } from "../core/messages.ts";
 import { eventLogFields } from "../core/event-log-fields.ts";
 import type { Logger } from "../log.ts";
@@ -18,6 +18,7 @@ import { type Liveness, untracked } from "../core/liveness.ts";
 import { assertConsumerDefinition, type ConsumerDefinition, liveTables } from "./consumer-definition.ts";
 import type { ConsumerMetrics } from "./consumer-metrics.ts";
 import { ensureReadModel } from "./ensure-read-model.ts";
+import { auditReadModel, type MissingEvent } from "./audit.ts";
 import { parseDelivery } from "./parse-delivery.ts";
 import { pruneInbox } from "./prune-inbox.ts";
 import { declareConsumerTopology, type QueueType, queueNames } from "./topology.ts";
@@ -38,6 +39,11 @@ export type ConsumerOptions = {
   queuePrefix?: string;
   /** How often the log is swept for events the broker did not deliver, and how old they must be. */
   sweep?: { everyMs: number; graceMs: number };
+  /**
+   * The consumer's own audit (see auditReadModel), every `everyMs` (default 30 s) beside the sweep: events
+   * older than `lagMs` (default 60 s) not applied are counted in eventline_consumer_missing_events.
+   */
+  audit?: { lagMs?: number; everyMs?: number };
   /** Inbox rows older than this are deleted in batches (default 7 days); 0 keeps them for ever. */
   inboxRetentionMs?: number;
   /**
@@ -98,6 +104,12 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const applying = options.liveness?.track(`consumer ${def.name}`) ?? untracked;
   const sweepWork = options.liveness?.track(`sweep ${def.name}`) ?? untracked;
   let lastPrune = 0;
+  const auditEveryMs = options.audit?.everyMs ?? 30_000;
+  let lastAudit = Date.now();
+  let audited: { tail: Checkpoint; rescan?: Checkpoint; missing: Map<string, MissingEvent> } = {
+    tail: START,
+    missing: new Map(),
+  };
 
   async function sendTo(queue: string, msg: ConsumeMessage, headers: Record<string, unknown>, expiration?: number) {
     await publisher?.sendToQueue(queue, msg.content, {
@@ -304,12 +316,49 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     }
     if (r.applied > 0)
       log("warn", "sweep applied events the broker had not delivered", { consumer: def.name, applied: r.applied });
+    if (Date.now() - lastAudit > auditEveryMs) {
+      lastAudit = Date.now();
+      await auditRound().catch((error) => log("warn", "audit failed", { consumer: def.name, error: errorMessage(error) }));
+    }
     if (retentionMs > 0 && Date.now() - lastPrune > 60_000) {
       lastPrune = Date.now();
       const pruned = await pruneInbox(sql, { olderThanMs: retentionMs });
       if (pruned > 0) log("info", "old inbox rows removed", { consumer: def.name, pruned });
     }
     return "idle";
+  }
+
+  /**
+   * The audit in two walks, each bounded per round so a long log never holds the sweep up: one follows
+   * the log's new events as they pass the allowed lag, the other goes over the whole log again and again
+   * (an event removed from the read model after it was first audited is found on its next pass). What
+   * they found still missing is checked again every round.
+   */
+  async function auditRound() {
+    const before = audited.missing.size;
+    const lagMs = options.audit?.lagMs ?? 60_000;
+    const auditDeps = { store, sql, def };
+    const fresh = await auditReadModel(auditDeps, { lagMs, after: audited.tail, missing: audited.missing, maxBatches: 10 });
+    const unknown = [...fresh.unknown];
+    let missing = fresh.missing;
+    let rescan = audited.rescan;
+    if (fresh.complete || rescan) {
+      const again = await auditReadModel(auditDeps, { lagMs, after: rescan ?? START, missing, maxBatches: 2 });
+      missing = again.missing;
+      unknown.push(...again.unknown);
+      rescan = again.complete ? START : again.checkpoint;
+    }
+    audited = { tail: fresh.checkpoint, rescan, missing };
+    options.metrics?.missingEvents.set(labels, missing.size);
+    options.metrics?.unknownVersions.set(labels, new Set(unknown.map((u) => u.streamId)).size);
+    if (missing.size > before)
+      log("error", "audit: events older than the allowed lag are not applied", {
+        consumer: def.name,
+        missing: missing.size,
+        first: [...missing.values()].slice(0, 5).map((m) => `${m.streamId}@${m.version}`),
+      });
+    for (const u of unknown)
+      log("error", "audit: the read model claims a stream version the store does not have", { consumer: def.name, ...u });
   }
 
   function startSweeping() {

@@ -88,6 +88,8 @@ export interface EventStore {
   headPosition(): Promise<number>;
   /** Current version of a stream (0 when it does not exist). */
   streamVersion(streamId: string): Promise<number>;
+  /** Current versions of the streams that exist among these (absent ones are left out). */
+  streamVersions(streamIds: string[]): Promise<Map<string, number>>;
   /** The next batch of the whole log after a checkpoint, in commit-safe order. */
   readAll(options?: ReadAllOptions): Promise<ReadAllBatch>;
   /** Stored events with these ids, in position order. */

@@ -145,6 +145,15 @@ export function createInMemoryEventStore(options: InMemoryEventStoreOptions = {}
       return streams.get(streamId)?.length ?? 0;
     },
 
+    async streamVersions(streamIds) {
+      const found = new Map<string, number>();
+      for (const id of streamIds) {
+        const version = streams.get(id)?.length;
+        if (version) found.set(id, version);
+      }
+      return found;
+    },
+
     async readAll(opts: ReadAllOptions = {}) {
       const after: Checkpoint = opts.after ?? START;
       const afterTx = BigInt(after.transactionId);

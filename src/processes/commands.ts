@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import type { AnyApp } from "./process-kit.ts";
+import { auditUsage } from "./run-audit.ts";
 import { tokenUsage } from "./run-token.ts";
 
 export type CommandHelp = { usage: string; summary: string };
@@ -40,6 +41,11 @@ export function commandsOf(app: AnyApp): Record<string, CommandHelp> {
     sagas: {
       usage: "sagas list [status] | sagas retry <saga-id>",
       summary: "Saga instances, or retry one that needs attention.",
+    },
+    audit: {
+      usage: auditUsage,
+      summary:
+        "Check every read model against the store: events not applied beyond the lag, versions the store lacks; exit 1 on any.",
     },
     streams: { usage: "streams show <stream-id>", summary: "Print a stream's recorded events, one JSON line each." },
     token: {

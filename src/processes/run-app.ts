@@ -2,6 +2,7 @@ import { type Config, loadConfig } from "../config.ts";
 import { ConfigError } from "../core/errors.ts";
 import { createLogger } from "../log.ts";
 import { binOf, commandsOf, usageText } from "./commands.ts";
+import { runAudit } from "./run-audit.ts";
 import { runToken } from "./run-token.ts";
 import { installCrashGuard } from "./crash-guard.ts";
 import type { AppDefinition } from "./define-app.ts";
@@ -108,6 +109,8 @@ async function dispatch<C, S>(app: AppDefinition<C, S>, argv: string[], serve: S
       return runDeadLetters(config, args);
     case "streams":
       return runStreams(ctx, args);
+    case "audit":
+      return runAudit(ctx, args);
   }
 }
 

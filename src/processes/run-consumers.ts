@@ -53,6 +53,7 @@ export async function runConsumers(ctx: ProcessContext, which: string | undefine
       prepare,
       metrics,
       liveness,
+      audit: { lagMs: config.auditLagMs },
     }),
   );
   const probe = serveProbe(ctx, config.consumer.metricsPort, registry, liveness);

@@ -13,7 +13,7 @@ import { type EventRow, toRecorded } from "./event-row.ts";
 import { createBatcher } from "./group-commit.ts";
 import { createPostgresKeyStore, forgetSubjectIn } from "./postgres-key-store.ts";
 import { headPositionOf, readLogRows } from "./read-log.ts";
-import { readStreamRows, streamVersionOf } from "./read-stream.ts";
+import { readStreamRows, streamVersionOf, streamVersionsOf } from "./read-stream.ts";
 import { loadSnapshotRow, saveSnapshotRow } from "./snapshot-queries.ts";
 
 export { type EventRow, toRecorded };
@@ -184,6 +184,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
     readStream: async (streamId, opts = {}) => read(await readStreamRows(sql, streamId, opts)),
     headPosition: () => headPositionOf(sql),
     streamVersion: (streamId) => streamVersionOf(sql, streamId),
+    streamVersions: (streamIds) => streamVersionsOf(sql, streamIds),
 
     async readAll(opts = {}) {
       const batch = await readLogRows(sql, opts);

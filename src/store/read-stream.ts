@@ -22,3 +22,10 @@ export async function streamVersionOf(sql: Sql, streamId: string): Promise<numbe
   const [row] = await sql<{ version: number }[]>`select version from eventline_streams where stream_id = ${streamId}`;
   return row?.version ?? 0;
 }
+
+/** The current versions of those of these streams that exist. */
+export async function streamVersionsOf(sql: Sql, streamIds: string[]): Promise<Map<string, number>> {
+  const rows = await sql<{ stream_id: string; version: number }[]>`
+    select stream_id, version from eventline_streams where stream_id = any(${streamIds}::text[])`;
+  return new Map(rows.map((r) => [r.stream_id, r.version]));
+}

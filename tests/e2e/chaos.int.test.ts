@@ -25,6 +25,7 @@ describe("the chaos run (CI size)", () => {
     }).toEqual({ charges: 0, refunds: 0, reservations: 0, outcomes: 0 });
     expect(summary.orderDetails).toEqual([]);
     expect(summary.readModelRowsDiffering).toEqual({ catalog: 0, orders: 0, customers: 0, sales: 0 });
+    expect(summary.auditFindings).toEqual({ catalog: 0, orders: 0, customers: 0, sales: 0, checkout: 0 });
     expect(summary.ordersShownWrong).toBe(0);
     expect(summary.stuckSagas).toBe(0);
     expect(summary.parkedStreams).toBe(0);

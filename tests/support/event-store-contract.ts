@@ -182,6 +182,18 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
       expect(await store.streamVersion(s)).toBe(0);
     });
 
+    it("tells the versions of the streams that exist among those asked about", async () => {
+      const [a, b, absent] = [stream(), stream(), stream()];
+      await store.appendToStream(a, [added(1), added(2)]);
+      await store.appendToStream(b, [added(1)]);
+      expect(await store.streamVersions([a, b, absent])).toEqual(
+        new Map([
+          [a, 2],
+          [b, 1],
+        ]),
+      );
+    });
+
     it("reads a slice of a stream between versions", async () => {
       const s = stream();
       await store.appendToStream(s, [added(1), added(2), added(3), added(4)]);

@@ -1,6 +1,7 @@
 import { Registry } from "prom-client";
 import { connectBroker } from "../../src/broker/amqp-connection.ts";
 import { createConsumer } from "../../src/consumers/consumer-runtime.ts";
+import { createConsumerMetrics } from "../../src/consumers/consumer-metrics.ts";
 import { createApp } from "../../src/http/create-app.ts";
 import { createLogger } from "../../src/log.ts";
 import { createRelay } from "../../src/outbox/relay.ts";
@@ -20,7 +21,9 @@ export const ADMIN_TOKEN = "test-admin-token-0123456789";
  * The shop on a schema, exchange, NOTIFY channel and queue prefix of its own. With `pipeline`, the relay
  * and every read-model consumer run in-process against the real RabbitMQ.
  */
-export async function createShopHarness(options: { pipeline?: boolean; saga?: boolean; stepDeadlineMs?: number } = {}) {
+export async function createShopHarness(
+  options: { pipeline?: boolean; saga?: boolean; stepDeadlineMs?: number; audit?: { lagMs: number; everyMs: number } } = {},
+) {
   const db: TestDatabase = await createTestDatabase({ max: 20 });
   const tag = crypto.randomUUID().slice(0, 8);
   const exchange = `test.shop.${tag}`;
@@ -66,6 +69,8 @@ export async function createShopHarness(options: { pipeline?: boolean; saga?: bo
   const sagas = options.saga ? shop.sagas() : [];
   const starters = broker ? sagas.map((saga) => sagaStarter(saga, sagaChannel)) : [];
   const defs = [...(broker ? shop.readModels : []), ...starters];
+  const registry = new Registry();
+  const metrics = createConsumerMetrics(registry, async () => []);
   // As the processes wire them: read models see personal fields opened, saga starters keep them sealed.
   const consumers = defs.map((def) =>
     createConsumer({
@@ -77,6 +82,9 @@ export async function createShopHarness(options: { pipeline?: boolean; saga?: bo
       log,
       queuePrefix,
       prepare: starters.includes(def) ? shop.prepareSealed : shop.prepare,
+      metrics,
+      audit: options.audit,
+      sweep: options.audit ? { everyMs: 100, graceMs: 5_000 } : undefined,
     }),
   );
   const sagaWorker = options.saga
@@ -104,7 +112,8 @@ export async function createShopHarness(options: { pipeline?: boolean; saga?: bo
     gateway,
     /** The Authorization header of a staff member with every shop role. */
     staff,
-    registry: new Registry(),
+    /** The consumers' metrics. */
+    registry,
     /**
      * JSON request through `app.request`, no server, as staff with every shop role unless `headers` has
      * its own `authorization` (an empty one sends none).
