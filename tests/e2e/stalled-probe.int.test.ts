@@ -41,7 +41,7 @@ beforeAll(async () => {
     // One delivery at a time, each held 2 s: a backlog that lasts, progress every couple of seconds.
     CONSUMER_PREFETCH: "1",
     EVENTLINE_FAULT: "consumer-hold-delivery",
-    EVENTLINE_STALL_SECONDS: "4",
+    EVENTLINE_STALL_SECONDS: "3",
     EVENTLINE_STALL_EXIT_SECONDS: "0",
   }));
   probe = `http://127.0.0.1:${probePort}`;
@@ -63,7 +63,7 @@ afterAll(async () => {
 describe("a consumer's health probe", () => {
   it("reports not-live while Postgres is down under its backlog, and live again once it recovers, without a restart", async () => {
     const store = createPostgresEventStore({ sql: db.sql, notifyChannel: env.NOTIFY_CHANNEL });
-    const orders = Array.from({ length: 8 }, () => crypto.randomUUID());
+    const orders = Array.from({ length: 4 }, () => crypto.randomUUID());
     for (const orderId of orders)
       await store.appendToStream(`order-${orderId}`, [
         { type: "OrderCreated", data: { orderId, customerId: crypto.randomUUID() } },
