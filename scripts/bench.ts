@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { connect } from "../src/store/connect.ts";
 import { benchAppends } from "./bench/appends.ts";
-import { benchHttp, measureTokenVerification } from "./bench/http.ts";
+import { benchHttp, measureNoopTracing, measureTokenVerification } from "./bench/http.ts";
 import { round } from "./bench/measure.ts";
 import { benchReadModel } from "./bench/read-model.ts";
 import { benchRebuild } from "./bench/rebuild.ts";
@@ -52,6 +52,7 @@ async function section<T>(name: string, run: () => Promise<T>): Promise<T> {
 const appends = await section("appends", () => benchAppends(url, smoke ? 0.2 : 2));
 const http = await section("http", () => benchHttp(env, smoke ? 2 : 15, [64, 128], freePort));
 const tokens = await measureTokenVerification(smoke ? 200 : 20_000);
+const tracingOff = await measureNoopTracing(smoke ? 2_000 : 200_000);
 const runtimes = await section("runtimes", () => benchRuntimes(env, smoke ? 2 : 10, 64, freePort));
 // Five rounds of 12k: with three of ~6.7k a round lasted a third of a second, and one slow spell of the
 // disk (which the relay's deletes wait on and plain publishing does not) decided the ratio.
@@ -81,6 +82,7 @@ const result = {
   appends,
   http,
   tokens,
+  tracingOff,
   runtimes,
   relay,
   readModel,
@@ -122,6 +124,11 @@ lines.push(
   "|---|---|",
   `| first sight (signature and claims) | ${round(tokens.firstSightUs)} |`,
   `| remembered (its time window only) | ${round(tokens.rememberedUs, 2)} |`,
+  "",
+  "| OpenTelemetry off (no SDK), in one process | µs per command |",
+  "|---|---|",
+  `| the spans and context one command makes | ${round(tracingOff.perCommandUs, 2)} |`,
+  `| the same, the request carrying a caller's traceparent | ${round(tracingOff.withTraceparentUs, 2)} |`,
 );
 lines.push(
   "",

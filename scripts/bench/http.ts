@@ -4,6 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createJwtAuthenticator } from "../../src/http/auth/jwt-authenticator.ts";
 import { signToken } from "../../src/http/auth/sign-token.ts";
+import { carrierOf, contextFromHeaders, inSpan, SpanKind } from "../../src/core/telemetry.ts";
 import { bearer } from "../bearer.ts";
 import { startProcess } from "../process-runner.ts";
 
@@ -97,6 +98,7 @@ async function waitHealthy(url: string) {
 /** What the targets look rows up by. */
 export const HTTP_TARGETS = {
   api: "eventline API: POST /products (token, validate, append, outbox)",
+  apiTraced: "the same API exporting its spans (OTLP/HTTP to a local sink)",
   constant: "same Hono app answering a constant",
   constantVerifying: "same Hono app answering a constant, verifying the token",
 } as const;
@@ -125,10 +127,22 @@ export async function benchHttp(
     return { port, child };
   };
   const constants = [constantApp(false), constantApp(true)];
+  // A collector that takes every export and keeps nothing: the traced API pays for its spans and their
+  // sending, not for a slow receiver.
+  const sink = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async (req) => (await req.arrayBuffer(), Response.json({})) });
+  const tracedPort = freePort();
+  const traced = startProcess("api", ["api"], {
+    ...env,
+    PORT: String(tracedPort),
+    LOG_LEVEL: "warn",
+    DB_POOL_MAX: "20",
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sink.port}`,
+  });
   const { authorization } = await bearer("bench-catalog", ["catalog"], env);
   try {
     await waitHealthy(`http://127.0.0.1:${apiPort}/health`);
     for (const c of constants) await waitHealthy(`http://127.0.0.1:${c.port}/`);
+    await waitHealthy(`http://127.0.0.1:${tracedPort}/health`);
     const rows: HttpRow[] = [];
     for (const connections of connectionCounts) {
       rows.push({
@@ -138,6 +152,11 @@ export async function benchHttp(
       });
     }
     const connections = connectionCounts[0] ?? 64;
+    rows.push({
+      target: HTTP_TARGETS.apiTraced,
+      connections,
+      ...(await runWrk(`http://127.0.0.1:${tracedPort}`, seconds, connections, authorization)),
+    });
     const [plain, verifying] = constants as [(typeof constants)[0], (typeof constants)[0]];
     rows.push({
       target: HTTP_TARGETS.constant,
@@ -152,6 +171,8 @@ export async function benchHttp(
     return rows;
   } finally {
     await api.stop("SIGTERM");
+    await traced.stop("SIGTERM");
+    sink.stop(true);
     for (const c of constants) {
       c.child.kill("SIGTERM");
       await c.child.exited;
@@ -182,4 +203,40 @@ export async function measureTokenVerification(count: number): Promise<{ firstSi
   const firstSightUs = await timed();
   const rememberedUs = await timed();
   return { firstSightUs, rememberedUs };
+}
+
+/**
+ * What a command's tracing costs with no OpenTelemetry SDK registered, in µs, timed in this process (which
+ * registers none): the calls one command makes (the request's span from its headers, the command's span,
+ * the append's, the context written into the metadata twice), for a request with a caller's traceparent
+ * and for one without.
+ */
+export async function measureNoopTracing(count: number): Promise<{ perCommandUs: number; withTraceparentUs: number }> {
+  const timed = async (headers: Headers) => {
+    const started = performance.now();
+    for (let i = 0; i < count; i++) {
+      await inSpan(
+        "POST",
+        { kind: SpanKind.SERVER, parent: contextFromHeaders(headers), attributes: { "url.path": "/products" } },
+        (_s, http) => {
+          const request = carrierOf(http);
+          return inSpan("command AddProduct", { parent: http, attributes: { "eventline.stream.id": "p" } }, (_c, cmd) => {
+            const metadata = { ...request, ...carrierOf(cmd) };
+            return inSpan(
+              "append eventline_events",
+              { kind: SpanKind.CLIENT, attributes: { "db.system.name": "postgresql" } },
+              async () => metadata,
+            );
+          });
+        },
+      );
+    }
+    return ((performance.now() - started) * 1000) / count;
+  };
+  const plain = new Headers({ "content-type": "application/json" });
+  const traced = new Headers({
+    "content-type": "application/json",
+    traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+  });
+  return { perCommandUs: await timed(plain), withTraceparentUs: await timed(traced) };
 }

@@ -1,6 +1,6 @@
 import type { Options } from "amqplib";
 import { type RecordedEvent, streamCategory } from "../core/messages.ts";
-import { carrierOf, contextFrom, type TraceCarrier } from "../core/telemetry.ts";
+import { contextFrom, headersFor } from "../core/telemetry.ts";
 
 export type EventMessage = { routingKey: string; content: Buffer; options: Options.Publish };
 
@@ -13,7 +13,10 @@ export function routingKeyOf(event: Pick<RecordedEvent, "streamId" | "type">): s
  * The AMQP form of a recorded event: the envelope as JSON, with the ids consumers need as properties and
  * the trace context in the headers (the publisher's span when given, else the one the event was appended in).
  */
-export function toEventMessage(event: RecordedEvent, trace: TraceCarrier = carrierOf(contextFrom(event.metadata))): EventMessage {
+export function toEventMessage(
+  event: RecordedEvent,
+  trace: Record<string, string> = headersFor(contextFrom(event.metadata)),
+): EventMessage {
   const headers: Record<string, unknown> = {
     "x-stream-id": event.streamId,
     "x-stream-version": event.version,

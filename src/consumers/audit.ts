@@ -31,7 +31,8 @@ export type AuditDeps = {
 export type AuditResult = {
   /** Unapplied events older than the allowed lag, keyed by event id. */
   missing: Map<string, MissingEvent>;
-  unknown: UnknownVersion[];
+  /** Streams whose applied version is beyond the store's, keyed by stream id. */
+  unknown: Map<string, UnknownVersion>;
   /** Where a next, incremental audit goes on from: every event up to here was older than the lag. */
   checkpoint: Checkpoint;
   /** Whether the walk got to the events younger than the lag (or the end of the log). */
@@ -67,21 +68,33 @@ async function unknownVersions(deps: AuditDeps, applied: Map<string, number>): P
  */
 export async function auditReadModel(
   deps: AuditDeps,
-  options: { lagMs: number; after?: Checkpoint; missing?: Map<string, MissingEvent>; batchSize?: number; maxBatches?: number },
+  options: {
+    lagMs: number;
+    after?: Checkpoint;
+    missing?: Map<string, MissingEvent>;
+    unknown?: Map<string, UnknownVersion>;
+    batchSize?: number;
+    maxBatches?: number;
+  },
 ): Promise<AuditResult> {
   const { store, sql, def } = deps;
   const categories = categoriesOf(def.bindings);
   const cutoff = Date.now() - options.lagMs;
   const missing = new Map(options.missing ?? []);
-  const unknown: UnknownVersion[] = [];
+  const unknown = new Map<string, UnknownVersion>();
   let checkpoint = options.after ?? START;
   let eventsChecked = 0;
   let complete = false;
 
-  // What was missing before may have been applied since (a retry, the sweep, an operator's replay).
+  // What was missing before may have been applied since (a retry, the sweep, an operator's replay), and
+  // a version claimed beyond the store may have been reached or put right.
   if (missing.size > 0) {
     const applied = await appliedVersions(sql, def.name, [...new Set([...missing.values()].map((m) => m.streamId))]);
     for (const [id, m] of missing) if (m.version <= (applied.get(m.streamId) ?? 0)) missing.delete(id);
+  }
+  if (options.unknown?.size) {
+    const applied = await appliedVersions(sql, def.name, [...options.unknown.keys()]);
+    for (const u of await unknownVersions(deps, applied)) unknown.set(u.streamId, u);
   }
 
   for (let i = 0; i < (options.maxBatches ?? Number.POSITIVE_INFINITY); i++) {
@@ -102,7 +115,7 @@ export async function auditReadModel(
           occurredAt: e.occurredAt,
         });
     }
-    unknown.push(...(await unknownVersions(deps, applied)));
+    for (const u of await unknownVersions(deps, applied)) unknown.set(u.streamId, u);
     eventsChecked += due.length;
     // A batch with events younger than the lag is looked at again next time, from its start.
     if (batch.events.length === 0 || old.length < batch.events.length) {

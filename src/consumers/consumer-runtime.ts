@@ -13,12 +13,12 @@ import { toEventMessage } from "../broker/event-message.ts";
 import { backoffDelay } from "../core/backoff.ts";
 import { errorMessage } from "../core/errors.ts";
 import { createTimerSleeper, runWorkerLoop } from "../core/worker-loop.ts";
-import { contextFrom, inSpan, type Link, linkTo, SpanKind } from "../core/telemetry.ts";
+import { contextFromHeaders, inSpan, type Link, linkTo, markFailed, type Span, SpanKind } from "../core/telemetry.ts";
 import { type Liveness, untracked } from "../core/liveness.ts";
 import { assertConsumerDefinition, type ConsumerDefinition, liveTables } from "./consumer-definition.ts";
 import type { ConsumerMetrics } from "./consumer-metrics.ts";
 import { ensureReadModel } from "./ensure-read-model.ts";
-import { auditReadModel, type MissingEvent } from "./audit.ts";
+import { auditReadModel, type MissingEvent, type UnknownVersion } from "./audit.ts";
 import { parseDelivery } from "./parse-delivery.ts";
 import { pruneInbox } from "./prune-inbox.ts";
 import { declareConsumerTopology, type QueueType, queueNames } from "./topology.ts";
@@ -106,10 +106,16 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   let lastPrune = 0;
   const auditEveryMs = options.audit?.everyMs ?? 30_000;
   let lastAudit = Date.now();
-  let audited: { tail: Checkpoint; rescan?: Checkpoint; missing: Map<string, MissingEvent> } = {
-    tail: START,
-    missing: new Map(),
-  };
+  let audited: {
+    tail?: Checkpoint;
+    rescan: Checkpoint;
+    missing: Map<string, MissingEvent>;
+    unknown: Map<string, UnknownVersion>;
+  } = { rescan: START, missing: new Map(), unknown: new Map() };
+  const found = (r: { missing: Map<string, MissingEvent>; unknown: Map<string, UnknownVersion> }) => ({
+    missing: r.missing,
+    unknown: r.unknown,
+  });
 
   async function sendTo(queue: string, msg: ConsumeMessage, headers: Record<string, unknown>, expiration?: number) {
     await publisher?.sendToQueue(queue, msg.content, {
@@ -149,6 +155,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
 
   // Deliveries that arrive while a batch is being applied wait here and go together in the next one.
   const waiting: { msg: ConsumeMessage; event: RecordedEvent }[] = [];
+  // Whether a delivery since the last drain failed (and went to the retry queue): work is still owed.
+  let failedSinceDrain = false;
   let draining: Promise<void> | undefined;
   const maxBatch = options.prefetch ?? 64;
 
@@ -175,6 +183,10 @@ export function createConsumer(options: ConsumerOptions): Consumer {
 
   async function drain(ch: ChannelWrapper) {
     while (waiting.length > 0) await applyDeliveries(ch, waiting.splice(0, maxBatch));
+    // Everything in hand applied: nothing is waiting on this consumer's deliveries any more (the sweep
+    // answers for the store).
+    if (!failedSinceDrain) applying.idle();
+    failedSinceDrain = false;
   }
 
   /**
@@ -191,7 +203,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         `process ${def.name}`,
         {
           kind: SpanKind.CONSUMER,
-          parent: contextFrom(batch.length === 1 ? batch[0]?.msg.properties.headers : undefined),
+          parent: contextFromHeaders(batch.length === 1 ? batch[0]?.msg.properties.headers : undefined),
           links,
           attributes: { ...processAttributes, "messaging.batch.message_count": batch.length },
         },
@@ -220,14 +232,14 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       `process ${def.name}`,
       {
         kind: SpanKind.CONSUMER,
-        parent: contextFrom(msg.properties.headers),
+        parent: contextFromHeaders(msg.properties.headers),
         attributes: { ...processAttributes, "messaging.message.id": String(msg.properties.messageId ?? "") },
       },
-      () => handleOne(ch, msg),
+      (span) => handleOne(ch, msg, span),
     );
   }
 
-  async function handleOne(ch: ChannelWrapper, msg: ConsumeMessage): Promise<void> {
+  async function handleOne(ch: ChannelWrapper, msg: ConsumeMessage, span: Span): Promise<void> {
     try {
       const parsed = parseDelivery(msg);
       if (!parsed.ok) {
@@ -245,6 +257,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       } catch (error) {
         const attempts = Number(msg.properties.headers?.["x-attempts"] ?? 0) + 1;
         const reason = errorMessage(error);
+        failedSinceDrain = true;
+        markFailed(span, reason);
         if (attempts >= maxAttempts) {
           await deadLetter(msg, reason, attempts);
         } else {
@@ -303,8 +317,16 @@ export function createConsumer(options: ConsumerOptions): Consumer {
 
   /** Every `everyMs`: the sweep, and at most once a minute the inbox retention beside it. */
   async function sweepRound(): Promise<"idle"> {
-    const before = await loadCheckpoint(sql, def.name);
-    const r = await sweep(deps, { graceMs: sweepOptions.graceMs, poison });
+    let before: Checkpoint;
+    let r: Awaited<ReturnType<typeof sweep>>;
+    try {
+      before = await loadCheckpoint(sql, def.name);
+      r = await sweep(deps, { graceMs: sweepOptions.graceMs, poison });
+    } catch (error) {
+      // A sweep that cannot run cannot tell whether the log is ahead: it owes a round.
+      sweepWork.waiting();
+      throw error;
+    }
     if (r.caughtUp) {
       // The store says nothing is left to apply: neither the sweep nor the deliveries are behind.
       sweepWork.idle();
@@ -338,26 +360,20 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     const before = audited.missing.size;
     const lagMs = options.audit?.lagMs ?? 60_000;
     const auditDeps = { store, sql, def };
-    const fresh = await auditReadModel(auditDeps, { lagMs, after: audited.tail, missing: audited.missing, maxBatches: 10 });
-    const unknown = [...fresh.unknown];
-    let missing = fresh.missing;
-    let rescan = audited.rescan;
-    if (fresh.complete || rescan) {
-      const again = await auditReadModel(auditDeps, { lagMs, after: rescan ?? START, missing, maxBatches: 2 });
-      missing = again.missing;
-      unknown.push(...again.unknown);
-      rescan = again.complete ? START : again.checkpoint;
-    }
-    audited = { tail: fresh.checkpoint, rescan, missing };
-    options.metrics?.missingEvents.set(labels, missing.size);
-    options.metrics?.unknownVersions.set(labels, new Set(unknown.map((u) => u.streamId)).size);
-    if (missing.size > before)
+    // The new events start where the sweep stood at start-up; what came before is the rescan's.
+    audited.tail ??= await loadCheckpoint(sql, def.name);
+    const fresh = await auditReadModel(auditDeps, { lagMs, after: audited.tail, ...found(audited), maxBatches: 10 });
+    const again = await auditReadModel(auditDeps, { lagMs, after: audited.rescan, ...found(fresh), maxBatches: 2 });
+    audited = { tail: fresh.checkpoint, rescan: again.complete ? START : again.checkpoint, ...found(again) };
+    options.metrics?.missingEvents.set(labels, audited.missing.size);
+    options.metrics?.unknownVersions.set(labels, audited.unknown.size);
+    if (audited.missing.size > before)
       log("error", "audit: events older than the allowed lag are not applied", {
         consumer: def.name,
-        missing: missing.size,
-        first: [...missing.values()].slice(0, 5).map((m) => `${m.streamId}@${m.version}`),
+        missing: audited.missing.size,
+        first: [...audited.missing.values()].slice(0, 5).map((m) => `${m.streamId}@${m.version}`),
       });
-    for (const u of unknown)
+    for (const u of audited.unknown.values())
       log("error", "audit: the read model claims a stream version the store does not have", { consumer: def.name, ...u });
   }
 

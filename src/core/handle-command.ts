@@ -8,7 +8,7 @@ import type { EventStore, IdempotencyRequest } from "./event-store.ts";
 import { assertExpectedVersion, type ExpectedVersion } from "./expected-version.ts";
 import { loadState } from "./load-state.ts";
 import type { Command, Event, EventMetadata, RecordedEvent } from "./messages.ts";
-import { carrierOf, contextFrom, inSpan } from "./telemetry.ts";
+import { carrierOf, contextFrom, inSpan, type TraceContext } from "./telemetry.ts";
 
 export type CommandResult = { streamId: string; version: number; position: number; events: RecordedEvent[] };
 
@@ -23,6 +23,8 @@ export type HandleCommandOptions<S = unknown> = {
   /** Attempts on a version conflict when the expectation is ours, not the caller's (default 10): a busy stream written from several processes can make one lose several races in a row. */
   maxAttempts?: number;
   metadata?: Partial<EventMetadata>;
+  /** The trace the command's span continues (the request's span); else the one `metadata` names. */
+  traceContext?: TraceContext;
   /** Derives the event ids from this key, so running the same command again appends nothing. */
   idempotencyKey?: string;
   /** Records the caller's answer under an idempotency key in the append's transaction. */
@@ -57,7 +59,8 @@ export async function handleCommand<C extends Command, E extends Event, S>(
   return inSpan(
     `command ${command.type}`,
     {
-      parent: contextFrom(options.metadata),
+      // Else the active context: a command inside an app's own span nests under it.
+      parent: options.traceContext ?? (options.metadata?.traceparent ? contextFrom(options.metadata) : undefined),
       attributes: { "eventline.command.type": command.type, "eventline.stream.id": streamId },
     },
     async (span, ctx) => {

@@ -19,41 +19,71 @@ import { W3CTraceContextPropagator } from "@opentelemetry/core";
  * caller's trace context, so a trace passes through unrecorded at no measurable cost.
  */
 export { SpanKind };
-export type { Context as TraceContext, Link };
+export type { Context as TraceContext, Link, Span };
 
 const tracer = () => trace.getTracer("eventline");
 
-/** W3C trace context as a plain record: what event metadata, saga instances and AMQP headers carry. */
+/** W3C trace context as a plain record: what event metadata and saga instances store. */
 export type TraceCarrier = { traceparent?: string; tracestate?: string };
 
 const w3c = new W3CTraceContextPropagator();
 
-/**
- * The registered propagator, or W3C trace context when none is (the API's default propagates nothing):
- * trace context then passes through an app that never set OpenTelemetry up.
- */
-const propagator = (): Pick<TextMapPropagator, "inject" | "extract"> => (propagation.fields().length > 0 ? propagation : w3c);
+type Getter = { get(carrier: unknown, key: string): string | undefined; keys(carrier: unknown): string[] };
+const fromRecord: Getter = {
+  get: (c, key) => {
+    const value = (c as Record<string, unknown>)[key];
+    return typeof value === "string" ? value : undefined;
+  },
+  keys: (c) => Object.keys(c as object),
+};
+const fromHeaders: Getter = {
+  get: (h, key) => (h as Headers).get(key) ?? undefined,
+  keys: (h) => {
+    const keys: string[] = [];
+    (h as Headers).forEach((_value, key) => keys.push(key));
+    return keys;
+  },
+};
+const setRecord = { set: (c: Record<string, string>, key: string, value: string) => Object.assign(c, { [key]: value }) };
 
-/** The context a carrier holds, or the root context. */
+/** The context a stored carrier holds (W3C trace context), or the root context. */
 export function contextFrom(carrier: object | undefined | null): Context {
-  if (!carrier) return ROOT_CONTEXT;
-  return propagator().extract(ROOT_CONTEXT, carrier, {
-    get: (c, key) => {
-      const value = (c as Record<string, unknown>)[key];
-      return typeof value === "string" ? value : undefined;
-    },
-    keys: (c) => Object.keys(c),
-  });
+  if (!carrier || typeof (carrier as TraceCarrier).traceparent !== "string") return ROOT_CONTEXT;
+  return w3c.extract(ROOT_CONTEXT, carrier, fromRecord);
 }
 
-/** The carrier for a context: only W3C trace-context fields are kept, so nothing else reaches the store. */
+/** What to store for a context (event metadata, a saga instance): its W3C trace context, nothing else. */
 export function carrierOf(ctx: Context | undefined): TraceCarrier {
+  const sc = ctx && trace.getSpanContext(ctx);
+  if (!sc || !trace.isSpanContextValid(sc)) return {};
+  // A span's context is written once: a request's metadata and its command's (no SDK: the same) share it.
+  let carrier = written.get(sc);
+  if (!carrier) {
+    carrier = {};
+    w3c.inject(ctx as Context, carrier, setRecord);
+    written.set(sc, carrier);
+  }
+  return { ...carrier };
+}
+const written = new WeakMap<object, Record<string, string>>();
+
+/**
+ * The registered propagator (B3, Jaeger, W3C with baggage…), or W3C trace context when none is (the API's
+ * default propagates nothing): used on the wire, for HTTP and AMQP headers.
+ */
+const wire = (): Pick<TextMapPropagator, "inject" | "extract"> => (propagation.fields().length > 0 ? propagation : w3c);
+
+/** The context a request's or a message's headers carry, through the wire propagator. */
+export function contextFromHeaders(headers: Headers | Record<string, unknown> | undefined): Context {
+  if (!headers) return ROOT_CONTEXT;
+  return wire().extract(ROOT_CONTEXT, headers, headers instanceof Headers ? fromHeaders : fromRecord);
+}
+
+/** The headers that carry a context on the wire (a message the relay publishes). */
+export function headersFor(ctx: Context): Record<string, string> {
   const out: Record<string, string> = {};
-  propagator().inject(ctx ?? ROOT_CONTEXT, out, { set: (c, key, value) => Object.assign(c, { [key]: value }) });
-  const carrier: TraceCarrier = {};
-  if (out.traceparent) carrier.traceparent = out.traceparent;
-  if (out.tracestate) carrier.tracestate = out.tracestate;
-  return carrier;
+  wire().inject(ctx, out, setRecord);
+  return out;
 }
 
 /** The trace id a context or carrier belongs to, for log lines. */
@@ -75,13 +105,23 @@ export type SpanOptions = {
  * Runs `work` in a span that ends when it settles: an error is recorded on it and rethrown. `work` gets
  * the span and its context (pass the context on explicitly, or to `carrierOf` for what goes out).
  */
-export async function inSpan<T>(name: string, options: SpanOptions, work: (span: Span, ctx: Context) => Promise<T>): Promise<T> {
+export function inSpan<T>(name: string, options: SpanOptions, work: (span: Span, ctx: Context) => Promise<T>): Promise<T> {
   const parent = options.parent ?? context.active();
   const span = tracer().startSpan(name, { kind: options.kind, attributes: options.attributes, links: options.links }, parent);
-  const ctx = trace.setSpan(parent, span);
+  const sc = span.spanContext();
+  // A span that records nothing and carries its parent's context on (no SDK) adds nothing to the context.
+  const passThrough = !span.isRecording() && (sc === trace.getSpanContext(parent) || !trace.isSpanContextValid(sc));
+  const ctx = passThrough ? parent : trace.setSpan(parent, span);
+  // Also made active, so an app's own instrumentation inside `work` nests under it.
+  const run = () => context.with(ctx, () => work(span, ctx));
+  // With no SDK the span records nothing and its end does nothing: the work runs without a wrapper.
+  if (!span.isRecording()) return run();
+  return recorded(span, run);
+}
+
+async function recorded<T>(span: Span, run: () => Promise<T>): Promise<T> {
   try {
-    // Also made active, so an app's own instrumentation inside `work` nests under it.
-    return await context.with(ctx, () => work(span, ctx));
+    return await run();
   } catch (error) {
     span.recordException(error as Error);
     span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
@@ -91,9 +131,9 @@ export async function inSpan<T>(name: string, options: SpanOptions, work: (span:
   }
 }
 
-/** A link to the span a carrier names, when it names one (a batch links every message it applied). */
-export function linkTo(carrier: object | undefined): Link | undefined {
-  const sc = trace.getSpanContext(contextFrom(carrier));
+/** A link to the span a message's headers name, when they name one (a batch links every message it applied). */
+export function linkTo(headers: Record<string, unknown> | undefined): Link | undefined {
+  const sc = trace.getSpanContext(contextFromHeaders(headers));
   return sc && trace.isSpanContextValid(sc) ? { context: sc } : undefined;
 }
 

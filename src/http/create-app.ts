@@ -6,7 +6,7 @@ import { requestId } from "hono/request-id";
 import { routePath } from "hono/route";
 import { secureHeaders } from "hono/secure-headers";
 import { AuthenticationError, EventlineError, errorMessage } from "../core/errors.ts";
-import { contextFrom, inSpan, markFailed, SpanKind, type TraceContext, traceIdOf } from "../core/telemetry.ts";
+import { contextFromHeaders, inSpan, markFailed, SpanKind, type TraceContext, traceIdOf } from "../core/telemetry.ts";
 import { type AdminDeps, createAdminRoutes } from "./admin-routes.ts";
 import { authenticate } from "./auth/authenticate.ts";
 import type { Authenticator } from "./auth/identity.ts";
@@ -55,7 +55,7 @@ export function createApp(deps: AppDeps): Hono {
       c.req.method,
       {
         kind: SpanKind.SERVER,
-        parent: contextFrom({ traceparent: c.req.header("traceparent"), tracestate: c.req.header("tracestate") }),
+        parent: contextFromHeaders(c.req.raw.headers),
         attributes: { "http.request.method": c.req.method, "url.path": c.req.path },
       },
       async (span, ctx) => {

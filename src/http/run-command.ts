@@ -3,8 +3,8 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ConcurrencyError, EventlineError, IdempotencyError, PreconditionFailedError, ValidationError } from "../core/errors.ts";
 import type { EventStore } from "../core/event-store.ts";
 import { sha256Hex } from "../core/sha256.ts";
-import type { CommandResult, HandleCommandOptions } from "../core/handle-command.ts";
 import { carrierOf } from "../core/telemetry.ts";
+import type { CommandResult, HandleCommandOptions } from "../core/handle-command.ts";
 import { identityOf } from "./auth/identity.ts";
 
 function ifMatch(c: Context): number | undefined {
@@ -51,10 +51,12 @@ export async function runCommand(
       correlationId: c.req.header("x-correlation-id") ?? (c.get("requestId") as string),
       // The request caused these events; its id links the access log line to them.
       causationId: c.get("requestId") as string,
-      // The request's span: handleCommand's span becomes its child, and the events carry that one on.
+      // The request's span, for whatever appends with these options; handleCommand's span continues it
+      // (from `traceContext`, without parsing it again) and puts its own here instead.
       ...carrierOf(c.get("traceContext")),
       actor,
     },
+    traceContext: c.get("traceContext"),
     idempotency: key
       ? {
           key,

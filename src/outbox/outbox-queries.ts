@@ -21,11 +21,26 @@ export async function lockPartitions(tx: TransactionSql, candidates: number[]): 
   return rows.map((r) => r.p);
 }
 
-/** Whether any row is due to be published (not parked, not waiting out a backoff). */
-export async function hasDueRows(sql: Sql): Promise<boolean> {
-  const [row] = await sql<{ due: boolean }[]>`
-    select exists (select 1 from eventline_outbox where parked_at is null and next_attempt_at <= now()) as due`;
-  return row?.due ?? false;
+/** Streams held back: the first version of each that is parked or waiting out a backoff. */
+const heldStreams = (sql: Sql | TransactionSql) => sql`
+  select stream_id, min(version) as from_version from eventline_outbox
+  where attempts > 0 and (parked_at is not null or next_attempt_at > now())
+  group by stream_id`;
+
+/** Positions of the rows of these partitions that may go out now, oldest first; needs `held` beside it. */
+const dueRows = (sql: Sql | TransactionSql, partitions: number, owned: number[]) => sql`
+  select o.position from eventline_outbox o
+  where ((o.stream_hash % ${partitions}::int) + ${partitions}::int) % ${partitions}::int = any(${owned}::int[])
+    and o.parked_at is null
+    and o.next_attempt_at <= now()
+    and not exists (select 1 from held h where h.stream_id = o.stream_id and h.from_version < o.version)
+  order by o.position`;
+
+/** The oldest row of these partitions that may go out now, whichever relay holds them. */
+export async function oldestDueRow(sql: Sql, partitions: number, candidates: number[]): Promise<number | undefined> {
+  const [row] = await sql<{ position: number }[]>`
+    with held as materialized (${heldStreams(sql)}) ${dueRows(sql, partitions, candidates)} limit 1`;
+  return row?.position;
 }
 
 /**
@@ -46,19 +61,7 @@ export async function claimBatch(
   limit: number,
 ): Promise<RecordedEvent[]> {
   const rows = await tx<EventRow[]>`
-    with held as materialized (
-      select stream_id, min(version) as from_version from eventline_outbox
-      where attempts > 0 and (parked_at is not null or next_attempt_at > now())
-      group by stream_id
-    ), due as materialized (
-      select o.position from eventline_outbox o
-      where ((o.stream_hash % ${partitions}::int) + ${partitions}::int) % ${partitions}::int = any(${owned}::int[])
-        and o.parked_at is null
-        and o.next_attempt_at <= now()
-        and not exists (select 1 from held h where h.stream_id = o.stream_id and h.from_version < o.version)
-      order by o.position
-      limit ${limit}
-    )
+    with held as materialized (${heldStreams(tx)}), due as materialized (${dueRows(tx, partitions, owned)} limit ${limit})
     select e.* from due d join eventline_events e on e.position = d.position
     order by e.position`;
   // The rows become messages as they are: the envelope is the recorded event and nothing of the outbox's

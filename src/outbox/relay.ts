@@ -5,12 +5,12 @@ import { type EventMessage, routingKeyOf, toEventMessage } from "../broker/event
 import { backoffDelay } from "../core/backoff.ts";
 import { errorMessage } from "../core/errors.ts";
 import { runWorkerLoop } from "../core/worker-loop.ts";
-import { carrierOf, contextFrom, inSpan, markFailed, SpanKind } from "../core/telemetry.ts";
+import { contextFrom, headersFor, inSpan, markFailed, SpanKind } from "../core/telemetry.ts";
 import type { RecordedEvent } from "../core/messages.ts";
 import { eventLogFields } from "../core/event-log-fields.ts";
 import type { Logger } from "../log.ts";
 import { listenForWakeups, type Wakeup } from "../store/wakeup.ts";
-import { claimBatch, deletePublished, type Failure, hasDueRows, lockPartitions, recordFailures } from "./outbox-queries.ts";
+import { claimBatch, deletePublished, type Failure, lockPartitions, oldestDueRow, recordFailures } from "./outbox-queries.ts";
 import type { RelayMetrics } from "./relay-metrics.ts";
 import { type Liveness, untracked, type WorkTracker } from "../core/liveness.ts";
 
@@ -53,6 +53,9 @@ export type Relay = {
  * publishes), a timeout, a lost connection or a blocked one (a resource alarm) is the broker's state: the
  * row stays due, no attempt is spent, and the lane backs off instead.
  */
+/** A lane's liveness, and the oldest due row it saw while the broker refused it. */
+type Lane = { work: WorkTracker; oldestDue?: number };
+
 type Outcome = { ok: true; position: number } | { ok: false; position: number; error: string; brokerFault: boolean };
 
 /** Publishes the outbox to the events exchange, at least once, in stream order, with publisher confirms. */
@@ -110,7 +113,7 @@ export function createRelay(options: RelayOptions): Relay {
         },
       },
       async (span, ctx) => {
-        const outcome = await confirmOne(row, toEventMessage(row, carrierOf(ctx)));
+        const outcome = await confirmOne(row, toEventMessage(row, headersFor(ctx)));
         if (!outcome.ok) markFailed(span, outcome.error);
         return outcome;
       },
@@ -160,12 +163,20 @@ export function createRelay(options: RelayOptions): Relay {
   /** One round; `brokerFault` says the broker, not a message, kept some rows from going out. */
   async function runRound(
     candidates: number[],
-    work: WorkTracker = untracked,
+    lane: Lane = { work: untracked },
   ): Promise<{ handled: number; brokerFault: boolean }> {
     const none = { handled: 0, brokerFault: false };
+    const { work } = lane;
     if (!broker.isConnected() || blocked) {
-      // Rows waiting behind a broker that does not take them are a stall, not an idle relay.
-      if (await hasDueRows(sql)) work.waiting();
+      // Rows waiting behind a broker that does not take them are a stall, not an idle relay; rows that
+      // another relay publishes meanwhile (the oldest due one moves) are progress.
+      const oldest = await oldestDueRow(sql, options.partitions, candidates);
+      if (oldest === undefined) work.idle();
+      else {
+        work.waiting();
+        if (oldest !== lane.oldestDue) work.progressed();
+      }
+      lane.oldestDue = oldest;
       return { handled: 0, brokerFault: true };
     }
     return sql.begin(async (tx) => {
@@ -214,12 +225,13 @@ export function createRelay(options: RelayOptions): Relay {
 
   function runLoop(partitions: number[], wakeup: Wakeup, work: WorkTracker): Promise<void> {
     let brokerTroubleInARow = 0;
+    const lane: Lane = { work };
     return runWorkerLoop({
       running: () => running,
       sleeper: wakeup,
       idleMs: options.pollMs,
       async round() {
-        const round = await runRound(partitions, work);
+        const round = await runRound(partitions, lane);
         if (round.brokerFault) {
           // Waiting out the broker's trouble; an unblock or reconnect is noticed within the capped wait.
           brokerTroubleInARow++;

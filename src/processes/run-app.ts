@@ -81,7 +81,7 @@ async function dispatch<C, S>(app: AppDefinition<C, S>, argv: string[], serve: S
   const role = command === "consumer" ? `consumer:${args[0]}` : command;
   const log = createLogger({ app: app.name, role, pid: process.pid }, config.logLevel, undefined, config.logFormat);
   installCrashGuard(log);
-  const telemetry = startTelemetry(process.env, `${app.name}-${role.replace(":", "-")}`);
+  const telemetry = await startTelemetry(process.env, `${app.name}-${role.replace(":", "-")}`);
   beforeExit(() => telemetry.shutdown());
   const ctx: ProcessContext = { config, appConfig, log, serve, app };
   const own = app.commands?.[command];

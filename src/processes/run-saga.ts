@@ -1,6 +1,8 @@
 import { Gauge, Registry } from "prom-client";
 import { createLiveness } from "../core/liveness.ts";
 import { connectBroker } from "../broker/amqp-connection.ts";
+import { consumerLag } from "../consumers/catch-up.ts";
+import { createConsumerMetrics } from "../consumers/consumer-metrics.ts";
 import { createConsumer } from "../consumers/consumer-runtime.ts";
 import { createSagaWorker } from "../sagas/saga-worker.ts";
 import { sagaStarter } from "../sagas/saga-starter.ts";
@@ -39,26 +41,31 @@ export async function runSaga(ctx: ProcessContext): Promise<void> {
       for (const r of rows) this.set({ status: r.status }, r.n);
     },
   });
+  // The starters are consumers: their lag, counters and audit, as a consumer process has them.
+  const starterDefs = sagas.filter((saga) => saga.start).map((saga) => sagaStarter(saga, sagaChannel));
+  const metrics = createConsumerMetrics(registry, () =>
+    Promise.all(starterDefs.map((def) => consumerLag({ sql: db.readSql, store: wired.store, def, tables: {} }))),
+  );
   // Saga instances live beside the starter's inbox, so starting one commits with consuming its event.
-  const starters = sagas
-    .filter((saga) => saga.start)
-    .map((saga) =>
-      createConsumer({
-        def: sagaStarter(saga, sagaChannel),
-        sql: db.readSql,
-        store: wired.store,
-        broker,
-        exchange: config.eventsExchange,
-        log: log.child({ consumer: saga.type }),
-        prefetch: config.consumer.prefetch,
-        maxAttempts: config.consumer.maxAttempts,
-        queueType: config.consumer.queueType,
-        queuePrefix: config.consumer.queuePrefix,
-        inboxRetentionMs: config.consumer.inboxRetentionMs,
-        prepare: wired.prepareSealed,
-        liveness,
-      }),
-    );
+  const starters = starterDefs.map((def) =>
+    createConsumer({
+      def,
+      sql: db.readSql,
+      store: wired.store,
+      broker,
+      exchange: config.eventsExchange,
+      log: log.child({ consumer: def.name }),
+      prefetch: config.consumer.prefetch,
+      maxAttempts: config.consumer.maxAttempts,
+      queueType: config.consumer.queueType,
+      queuePrefix: config.consumer.queuePrefix,
+      inboxRetentionMs: config.consumer.inboxRetentionMs,
+      prepare: wired.prepareSealed,
+      liveness,
+      metrics,
+      audit: { lagMs: config.auditLagMs },
+    }),
+  );
   const worker = createSagaWorker({
     sql: db.readSql,
     sagas,

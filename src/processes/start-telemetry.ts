@@ -1,8 +1,4 @@
 import { context, trace } from "@opentelemetry/api";
-import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
-import { BatchSpanProcessor, TracerProvider } from "@opentelemetry/sdk-trace";
 import { registerTracePropagation } from "./trace-propagation.ts";
 
 export type Telemetry = {
@@ -34,9 +30,22 @@ function batchSettings(env: Record<string, string | undefined>) {
  * W3C trace-context propagation always, and the SDK with the OTLP/HTTP exporter when the standard variables ask for it.
  * The exporter reads OTEL_EXPORTER_OTLP_* itself; the service is OTEL_SERVICE_NAME, else `<app>-<role>`.
  */
-export function startTelemetry(env: Record<string, string | undefined>, serviceName: string): Telemetry {
+export async function startTelemetry(env: Record<string, string | undefined>, serviceName: string): Promise<Telemetry> {
   registerTracePropagation();
   if (!tracesWanted(env)) return { exporting: false, shutdown: async () => {} };
+  // Loaded only when wanted: a process without an endpoint never loads the SDK or the exporter.
+  const [
+    { AsyncLocalStorageContextManager },
+    { OTLPTraceExporter },
+    { detectResources, envDetector, resourceFromAttributes },
+    sdk,
+  ] = await Promise.all([
+    import("@opentelemetry/context-async-hooks"),
+    import("@opentelemetry/exporter-trace-otlp-http"),
+    import("@opentelemetry/resources"),
+    import("@opentelemetry/sdk-trace"),
+  ]);
+  const { BatchSpanProcessor, TracerProvider } = sdk;
   const resource = resourceFromAttributes({ "service.name": env.OTEL_SERVICE_NAME ?? serviceName }).merge(
     detectResources({ detectors: [envDetector] }),
   );

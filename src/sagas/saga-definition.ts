@@ -18,7 +18,7 @@ export type StepContext<D> = {
   signal: AbortSignal;
   log: Logger;
   /** The step's span as W3C trace context: put it in the metadata of what the step appends or sends. */
-  trace: TraceCarrier;
+  trace?: TraceCarrier;
 };
 
 /**

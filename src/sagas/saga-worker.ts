@@ -226,7 +226,10 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
       work.idle();
       return false;
     }
+    // Claiming is progress: a step then has its deadline and grace to finish (keep EVENTLINE_STALL_SECONDS
+    // above the longest), and its outcome recorded is progress again.
     work.waiting();
+    work.progressed();
     const def = byType.get(instance.sagaType) as SagaDefinition<unknown>;
     const progress = instance.status === "compensating" ? await runCompensation(def, instance) : await runAction(def, instance);
     const recorded = await recordProgress(sql, instance, progress);

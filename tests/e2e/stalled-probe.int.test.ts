@@ -48,7 +48,7 @@ beforeAll(async () => {
   running.push(startProcess("relay", ["relay"], { ...env, EVENTLINE_FAULT: "" }));
   running.push(startProcess("consumer", ["consumer", "orders"], env));
   await waitFor("the consumer's probe", health, (h) => h.status === 200, 30_000);
-});
+}, 40_000);
 
 afterAll(async () => {
   for (const p of running) await p.stop("SIGTERM");

@@ -64,7 +64,7 @@ afterAll(async () => {
     exchanges: [env.EVENTS_EXCHANGE as string],
   });
   await db.drop();
-});
+}, 30_000);
 
 describe("OpenTelemetry traces", () => {
   it("show one order's checkout as one trace: the API's command, the relay's publishes, the consumers' applies and every saga step", async () => {
