@@ -58,7 +58,7 @@ afterAll(async () => {
     exchanges: [env.EVENTS_EXCHANGE as string],
   });
   await db.drop();
-});
+}, 30_000);
 
 describe("a consumer's health probe", () => {
   it("reports not-live while Postgres is down under its backlog, and live again once it recovers, without a restart", async () => {

@@ -53,7 +53,7 @@ beforeAll(async () => {
     () => fetch(`${env.PAYMENT_PROVIDER_URL}/health`).then((r) => r.status),
     (s) => s === 200,
   );
-});
+}, 40_000);
 
 afterAll(async () => {
   for (const p of running) await p.stop("SIGTERM");
