@@ -5,6 +5,7 @@ import type { SagaDefinition } from "../../src/sagas/saga-definition.ts";
 import { findSaga, startSaga } from "../../src/sagas/saga-store.ts";
 import { createSagaWorker } from "../../src/sagas/saga-worker.ts";
 import { connect } from "../../src/store/connect.ts";
+import { createLiveness, type Liveness } from "../../src/core/liveness.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
 
 const quiet = createLogger({ role: "test" }, "error");
@@ -49,7 +50,7 @@ function recordingSaga(type: string, effects: string[], plan: Plan): SagaDefinit
   return { type, steps: [step("a"), step("b"), step("c")], retry: { baseMs: 5, maxMs: 20 } };
 }
 
-async function run(plan: Plan) {
+async function run(plan: Plan, liveness?: Liveness) {
   const type = `t${crypto.randomUUID().slice(0, 8)}`;
   const effects: string[] = [];
   const worker = createSagaWorker({
@@ -58,6 +59,7 @@ async function run(plan: Plan) {
     log: quiet,
     notifyChannel: `s_${type}`,
     pollMs: 20,
+    liveness,
   });
   const sagaId = `${type}-1`;
   await startSaga(db.sql, { sagaId, sagaType: type, data: {} }, `s_${type}`);
@@ -102,6 +104,21 @@ describe("the saga worker", () => {
     expect(saga.failure).toContain("did not finish within 200 ms");
     expect(effects.slice(0, 1)).toEqual(["do a"]);
     expect(effects).toContain("undo a");
+  });
+
+  it("reports itself stalled while a step runs past the stall time, and live once nothing is due", async () => {
+    const liveness = createLiveness({ stallMs: 150 });
+    const seen: boolean[] = [];
+    const watch = setInterval(() => seen.push(liveness.report().live), 20);
+    try {
+      const { saga } = await run({ lateAt: "b" }, liveness);
+      expect(saga.history.length).toBeGreaterThan(0);
+      await Bun.sleep(100);
+    } finally {
+      clearInterval(watch);
+    }
+    expect(seen.includes(false)).toBe(true);
+    expect(liveness.report().live).toBe(true);
   });
 
   it("compensates a step that overran its deadline only after its late effect has landed", async () => {
