@@ -129,7 +129,14 @@ export async function benchHttp(
   const constants = [constantApp(false), constantApp(true)];
   // A collector that takes every export and keeps nothing: the traced API pays for its spans and their
   // sending, not for a slow receiver.
-  const sink = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async (req) => (await req.arrayBuffer(), Response.json({})) });
+  const sink = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: async (req) => {
+      await req.arrayBuffer();
+      return Response.json({});
+    },
+  });
   const tracedPort = freePort();
   const traced = startProcess("api", ["api"], {
     ...env,

@@ -40,7 +40,9 @@ const fromHeaders: Getter = {
   get: (h, key) => (h as Headers).get(key) ?? undefined,
   keys: (h) => {
     const keys: string[] = [];
-    (h as Headers).forEach((_value, key) => keys.push(key));
+    (h as Headers).forEach((_value, key) => {
+      keys.push(key);
+    });
     return keys;
   },
 };
