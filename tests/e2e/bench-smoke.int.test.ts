@@ -26,7 +26,13 @@ describe("the benchmark (smoke size)", () => {
       [128, 0],
       [64, 0],
       [64, 0],
+      [64, 0],
     ]);
+    // The traced API answered too, and the no-op tracing was timed.
+    expect(json.http.map((h: { target: string }) => h.target)).toContain(
+      "the same API exporting its spans (OTLP/HTTP to a local sink)",
+    );
+    expect(json.tracingOff.perCommandUs).toBeGreaterThan(0);
     expect(json.tokens.firstSightUs).toBeGreaterThan(json.tokens.rememberedUs);
     expect(json.relay.events).toBe(300);
     expect(json.relay.roundRatios).toHaveLength(3);
@@ -34,7 +40,7 @@ describe("the benchmark (smoke size)", () => {
     // Each runtime answered commands (a refused token or a pooler fault would show as non-2xx or throw).
     expect(json.runtimes.map((r: { non2xx: number }) => r.non2xx)).toEqual([0, 0, 0]);
     for (const r of json.runtimes) expect(r.perSecond > 0 && r.firstCommandMs > 0).toBe(true);
-    expect(json.targets).toHaveLength(11);
+    expect(json.targets).toHaveLength(13);
     expect(json.targets.every((t: { met: unknown }) => typeof t.met === "boolean")).toBe(true);
     expect(out).toContain("| target (smoke run: no verdict) | measured | met |");
     expect(json.readModel.map((r: { handler: string }) => r.handler)).toEqual([
