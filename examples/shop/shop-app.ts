@@ -1,9 +1,11 @@
 import { type AppContext, defineApp, type Logger, Upcasters } from "eventline";
 import { checkoutSaga } from "./checkout-saga.ts";
-import { customerPersonalData } from "./domain/customers.ts";
-import { orderPlacedWithoutToken } from "./domain/orders.ts";
+import { catalog } from "./domain/catalog.ts";
+import { customerPersonalData, customers } from "./domain/customers.ts";
+import { inventory } from "./domain/inventory.ts";
+import { orderPlacedWithoutToken, orders } from "./domain/orders.ts";
 import { SHOP_ROLES } from "./http/shop-access.ts";
-import { createFakeGateway, type PaymentGateway } from "./domain/payments.ts";
+import { createFakeGateway, type PaymentGateway, payments } from "./domain/payments.ts";
 import { createShopRoutes } from "./http/create-shop-routes.ts";
 import { createHttpGateway } from "./payment-provider/http-payment-gateway.ts";
 import { shopReadModels } from "./read-models/index.ts";
@@ -49,6 +51,7 @@ export function defineShopApp(options: ShopAppOptions = {}) {
     upcasters: new Upcasters([orderPlacedWithoutToken]),
     auth: { roles: SHOP_ROLES, subjectFlag: "customer" },
     readModels: shopReadModels,
+    deciders: { product: catalog, customer: customers, inventory, order: orders, payment: payments },
     faults: [CRASH_AFTER_PROVIDER],
     services: (ctx) => createShopService({ store: ctx.store, gateway: options.gateway ?? gatewayFor(ctx) }),
     routes: (ctx) => [

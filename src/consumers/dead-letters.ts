@@ -34,6 +34,20 @@ async function peekAll(conn: ChannelModel, queue: string, limit: number) {
   return { ch, messages };
 }
 
+/** How many dead letters a consumer has (0 when its queues do not exist yet). */
+export async function countDeadLetters(conn: ChannelModel, consumer: string, prefix?: string): Promise<number> {
+  const ch = await conn.createChannel();
+  // A missing queue closes the channel with an error; it simply holds nothing yet.
+  ch.on("error", () => {});
+  try {
+    return (await ch.checkQueue(queueNames(consumer, prefix).dead)).messageCount;
+  } catch {
+    return 0;
+  } finally {
+    await ch.close().catch(() => {});
+  }
+}
+
 /** The dead letters of a consumer, oldest first; nothing is removed. */
 export async function listDeadLetters(
   conn: ChannelModel,

@@ -126,3 +126,9 @@ export function createPersonalData(policy: PersonalDataPolicy, keys: KeyStore): 
 export function containsSealedField(data: unknown): boolean {
   return typeof data === "object" && data !== null && Object.values(data).some(isSealed);
 }
+
+/** A stored event's data with every sealed personal field shown as redacted, for display. */
+export function redactSealed(data: unknown): unknown {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return data;
+  return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, isSealed(v) ? REDACTED : v]));
+}

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { describeRoute } from "hono-openapi";
+import type { RecordedEvent } from "../core/messages.ts";
 import { ADMIN_ROLE, roleRequired } from "./auth/identity.ts";
 
 export type AdminDeps = {
@@ -16,7 +17,29 @@ export type AdminDeps = {
   /** Starts a rebuild in the background; resolves once it holds its lock, rejects (REBUILD_RUNNING) if another does. */
   rebuild(readModel: string): Promise<void>;
   sagas?: { list(status?: string): Promise<unknown[]>; retry(id: string): Promise<void> };
+  /** What the console shows beside the routes above. */
+  console?: ConsoleReads;
 };
+
+/** Reads and actions only the console uses. */
+export type ConsoleReads = {
+  /** Events appended per minute over the last hour (at most the log's last 200,000 events). */
+  eventsPerMinute(): Promise<{ minute: string; count: number }[]>;
+  sagasByStatus(): Promise<Record<string, number>>;
+  deadLetterCounts(): Promise<Record<string, number>>;
+  /** A stream's events as stored (personal fields sealed) or opened, with who touched them. */
+  stream(streamId: string, options: { opened: boolean }): Promise<RecordedEvent[]>;
+  /** Stream ids of a category, newest first. */
+  streams(category: string, limit: number): Promise<string[]>;
+  /** The read models and saga starters that applied the event, and the sagas it started. */
+  touched(eventId: string): Promise<{ consumers: string[]; sagas: string[] }>;
+  saga(sagaId: string): Promise<unknown | undefined>;
+  forgetSubject(subjectId: string): Promise<void>;
+  /** The last known progress of each read model's rebuild started from this process. */
+  rebuilds(): Record<string, RebuildStatus>;
+};
+
+export type RebuildStatus = { percent: number; applied: number; state: "running" | "done" | "failed"; error?: string };
 
 /** Operator routes under /admin, for the ADMIN_TOKEN or a token with the admin role (401 anonymous, 403 without the role). */
 export function createAdminRoutes(deps: AdminDeps): Hono {

@@ -5,9 +5,12 @@ import { EventlineError, NotFoundError } from "../core/errors.ts";
 import type { EventStore } from "../core/event-store.ts";
 import { consumerLag } from "../consumers/catch-up.ts";
 import { type ConsumerDefinition, liveTables } from "../consumers/consumer-definition.ts";
-import { listDeadLetters, purgeDeadLetters, replayDeadLetters } from "../consumers/dead-letters.ts";
+import { countDeadLetters, listDeadLetters, purgeDeadLetters, replayDeadLetters } from "../consumers/dead-letters.ts";
 import { rebuildReadModel } from "../consumers/rebuild.ts";
-import type { AdminDeps } from "../http/admin-routes.ts";
+import type { AdminDeps, ConsoleReads, RebuildStatus } from "../http/admin-routes.ts";
+import { redactSealed } from "../core/personal-data.ts";
+import { findSaga } from "../sagas/saga-store.ts";
+import { readStreamRows } from "../store/read-stream.ts";
 import type { Logger } from "../log.ts";
 import { outboxStatus, releaseAllStreams, releaseStream } from "../outbox/outbox-queries.ts";
 import { listSagas, retrySaga } from "../sagas/saga-store.ts";
@@ -27,14 +30,16 @@ export type AdminWiring = {
 };
 
 /** The admin routes' dependencies on the real components: the one wiring the API process and its tests share. */
-export function createAdminDeps(w: AdminWiring): AdminDeps {
+export function createAdminDeps(w: AdminWiring): AdminDeps & { console: ConsoleReads } {
   const withBroker = <T>(work: (conn: ChannelModel) => Promise<T>) => withBrokerConnection(w.amqpUrl, work);
   const readModel = (name: string) => {
     const def = w.readModels.find((d) => d.name === name);
     if (!def) throw new NotFoundError("read model", name);
     return def;
   };
+  const rebuilds: Record<string, RebuildStatus> = {};
   return {
+    console: consoleReads(w, withBroker, rebuilds),
     outboxStatus: () => outboxStatus(w.sql),
     releaseStream: (streamId) => releaseStream(w.sql, streamId, w.notifyChannel),
     releaseAll: () => releaseAllStreams(w.sql, w.notifyChannel),
@@ -64,13 +69,80 @@ export function createAdminDeps(w: AdminWiring): AdminDeps {
           w.log("info", "rebuild started", { readModel: name });
           started();
         };
-        rebuildReadModel({ sql: w.readSql, store: w.store, def, onLocked }).then(
-          (r) => w.log("info", "rebuild finished", { readModel: name, applied: r.applied }),
+        const onProgress = (p: { percent: number; applied: number }) => {
+          rebuilds[name] = { percent: p.percent, applied: p.applied, state: "running" };
+        };
+        rebuildReadModel({ sql: w.readSql, store: w.store, def, onLocked, onProgress }).then(
+          (r) => {
+            rebuilds[name] = { percent: 100, applied: r.applied, state: "done" };
+            w.log("info", "rebuild finished", { readModel: name, applied: r.applied });
+          },
           (error) => {
             refused(error);
+            if (rebuilds[name]?.state === "running")
+              rebuilds[name] = { ...rebuilds[name], state: "failed", error: String(error) };
             w.log("error", "rebuild failed", { readModel: name, error: String(error) });
           },
         );
       }),
+  };
+}
+
+/** What only the console reads, on the same components. */
+function consoleReads(
+  w: AdminWiring,
+  withBroker: <T>(work: (conn: ChannelModel) => Promise<T>) => Promise<T>,
+  rebuilds: Record<string, RebuildStatus>,
+): ConsoleReads {
+  return {
+    async eventsPerMinute() {
+      // Bounded to the log's tail: there is no index on time, and the last hour is at its end. Every
+      // minute of the hour is in the answer, those without events as 0.
+      const rows = await w.sql<{ minute: string; count: number }[]>`
+        with counted as (
+          select date_trunc('minute', occurred_at) as m, count(*)::int as n
+          from eventline_events
+          where position > (select coalesce(max(position), 0) - 200000 from eventline_events)
+            and occurred_at > now() - interval '1 hour'
+          group by 1
+        )
+        select to_char(g.m at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:00"Z"') as minute, coalesce(c.n, 0) as count
+        from generate_series(date_trunc('minute', now()) - interval '59 minutes', date_trunc('minute', now()), interval '1 minute') as g(m)
+        left join counted c on c.m = g.m
+        order by g.m`;
+      return rows.map((r) => ({ minute: r.minute, count: r.count }));
+    },
+    async sagasByStatus() {
+      const rows = await w.readSql<{ status: string; n: number }[]>`
+        select status, count(*)::int as n from eventline_saga_instances group by status`;
+      return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+    },
+    deadLetterCounts: () =>
+      withBroker(async (conn) => {
+        const counts: Record<string, number> = {};
+        for (const def of w.readModels) counts[def.name] = await countDeadLetters(conn, def.name, w.queuePrefix);
+        return counts;
+      }),
+    async stream(streamId, { opened }) {
+      if (opened) return w.store.readStream(streamId);
+      const rows = await readStreamRows(w.sql, streamId, {});
+      return rows.map((e) => ({ ...e, data: redactSealed(e.data) }));
+    },
+    async streams(category, limit) {
+      const rows = await w.sql<{ stream_id: string }[]>`
+        select stream_id from eventline_events where category = ${category}
+        group by stream_id order by max(position) desc limit ${limit}`;
+      return rows.map((r) => r.stream_id);
+    },
+    async touched(eventId) {
+      const consumers = await w.readSql<{ consumer: string }[]>`
+        select consumer from eventline_inbox where event_id = ${eventId}::uuid order by consumer`;
+      const sagas = await w.readSql<{ saga_id: string }[]>`
+        select saga_id from eventline_saga_instances where started_by = ${eventId}::uuid order by saga_id`;
+      return { consumers: consumers.map((r) => r.consumer), sagas: sagas.map((r) => r.saga_id) };
+    },
+    saga: (sagaId) => findSaga(w.readSql, sagaId),
+    forgetSubject: (subjectId) => w.store.forgetSubject(subjectId),
+    rebuilds: () => rebuilds,
   };
 }

@@ -1,3 +1,4 @@
+import type { Decider } from "../core/decider.ts";
 import type { Hono } from "hono";
 import type { Sql } from "postgres";
 import type { Config } from "../config.ts";
@@ -63,6 +64,12 @@ export type AppDefinition<C = undefined, S = undefined> = {
   personalData?: PersonalDataPolicy;
   upcasters?: Upcasters;
   readModels?: ConsumerDefinition[];
+  /**
+   * The decider of each stream category (`order` for `order-…` streams), for the console's view of a
+   * stream's state as of any version.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: each category folds events of its own types.
+  deciders?: Record<string, Decider<any, any, any>>;
   services?: (ctx: AppContext<C>) => S;
   routes?: (ctx: ServicesContext<C, S>) => Hono[];
   // biome-ignore lint/suspicious/noExplicitAny: each saga has data of its own type; the worker stores them alike.

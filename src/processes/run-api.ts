@@ -2,6 +2,10 @@ import { withBrokerConnection } from "../broker/amqp-connection.ts";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { createApp } from "../http/create-app.ts";
 import { createJwtAuthenticator } from "../http/auth/jwt-authenticator.ts";
+import { createTokenVerifier } from "../http/auth/authenticate.ts";
+import { createConsoleRoutes } from "../http/console/console-routes.tsx";
+import { loadState } from "../core/load-state.ts";
+import { streamCategory } from "../core/messages.ts";
 import { assertHorizonMoving } from "../store/horizon.ts";
 import { horizonGauge } from "./horizon-gauge.ts";
 import { createAdminDeps } from "./admin-deps.ts";
@@ -32,6 +36,28 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
     registers: [registry],
   });
 
+  const admin = createAdminDeps({
+    pooled: config.databasePooler === "transaction",
+    sql: db.sql,
+    readSql: db.readSql,
+    store: wired.store,
+    readModels: wired.readModels,
+    amqpUrl: config.amqpUrl,
+    queuePrefix: config.consumer.queuePrefix,
+    notifyChannel: config.notifyChannel,
+    log,
+  });
+  const auth = { authenticator: createJwtAuthenticator(config.auth.jwt), adminToken: config.adminToken, realm: ctx.app.name };
+  const deciders = ctx.app.deciders ?? {};
+  const consoleRoutes = createConsoleRoutes({
+    app: ctx.app.name,
+    admin,
+    verify: createTokenVerifier(auth),
+    stateAsOf: async (streamId, version) => {
+      const decider = deciders[streamCategory(streamId)];
+      return decider ? (await loadState(wired.store, decider, streamId, { version })).state : undefined;
+    },
+  });
   const app = createApp({
     ready: async () => {
       await assertHorizonMoving(db.sql, config.horizonStallSeconds);
@@ -44,21 +70,11 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
       latency.observe({ method }, seconds);
     },
     log,
-    auth: { authenticator: createJwtAuthenticator(config.auth.jwt), adminToken: config.adminToken, realm: ctx.app.name },
+    auth,
     corsOrigins: config.auth.corsOrigins,
-    routes: wired.routes(),
+    routes: [...wired.routes(), consoleRoutes],
     openapi: ctx.app.openapi ?? { title: `${ctx.app.name} API`, version: "0.0.0" },
-    admin: createAdminDeps({
-      pooled: config.databasePooler === "transaction",
-      sql: db.sql,
-      readSql: db.readSql,
-      store: wired.store,
-      readModels: wired.readModels,
-      amqpUrl: config.amqpUrl,
-      queuePrefix: config.consumer.queuePrefix,
-      notifyChannel: config.notifyChannel,
-      log,
-    }),
+    admin,
   });
   const server = ctx.serve(app.fetch, config.host, config.port);
   log("info", "api listening", { url: server.url });

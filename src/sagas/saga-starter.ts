@@ -15,7 +15,12 @@ export function sagaStarter<D>(saga: SagaDefinition<D>, notifyChannel: string): 
       const start = startOf(event);
       // The instance keeps the trace of the event that started it, for its steps' spans to continue.
       const trace = carrierOf(contextFrom(event.metadata));
-      if (start) await startSaga(tx, { sagaId: start.sagaId, sagaType: saga.type, data: start.data, trace }, notifyChannel);
+      if (start)
+        await startSaga(
+          tx,
+          { sagaId: start.sagaId, sagaType: saga.type, data: start.data, startedBy: event.eventId, trace },
+          notifyChannel,
+        );
     };
   }
   return { name: saga.type, bindings: saga.start.bindings, tables: {}, handlers };

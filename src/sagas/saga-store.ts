@@ -63,13 +63,13 @@ const toInstance = (r: Row): SagaInstance => ({
 /** Starts an instance unless one with this id exists (a redelivered start event changes nothing). */
 export async function startSaga(
   tx: TransactionSql | Sql,
-  saga: { sagaId: string; sagaType: string; data: unknown; trace?: TraceCarrier },
+  saga: { sagaId: string; sagaType: string; data: unknown; startedBy?: string; trace?: TraceCarrier },
   notifyChannel: string,
 ) {
   const trace = saga.trace?.traceparent ? tx.json(saga.trace as never) : null;
   const rows = await tx`
-    insert into eventline_saga_instances (saga_id, saga_type, data, trace)
-    values (${saga.sagaId}, ${saga.sagaType}, ${tx.json(saga.data as never)}, ${trace})
+    insert into eventline_saga_instances (saga_id, saga_type, data, started_by, trace)
+    values (${saga.sagaId}, ${saga.sagaType}, ${tx.json(saga.data as never)}, ${saga.startedBy ?? null}::uuid, ${trace})
     on conflict (saga_id) do nothing returning saga_id`;
   if (rows.length > 0) await tx`select pg_notify(${notifyChannel}, ${saga.sagaId})`;
   return rows.length > 0;
