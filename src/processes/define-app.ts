@@ -65,7 +65,7 @@ export type AppDefinition<C = undefined, S = undefined> = {
   upcasters?: Upcasters;
   readModels?: ConsumerDefinition[];
   /**
-   * The decider of each stream category (`order` for `order-…` streams), for the console's view of a
+   * The decider of each stream category (`invoice` for `invoice-…` streams), for the console's view of a
    * stream's state as of any version.
    */
   // biome-ignore lint/suspicious/noExplicitAny: each category folds events of its own types.

@@ -126,14 +126,19 @@ afterAll(async () => {
 
 describe("the operations console", () => {
   it("sends every page without a session to the login, and refuses every action without the CSRF token", async () => {
-    for (const path of [
+    const pages = [
       "/console",
       "/console/outbox",
       "/console/read-models",
+      "/console/read-models/orders",
       "/console/sagas",
-      "/console/streams",
+      "/console/sagas/any",
+      "/console/streams?id=order-1",
+      "/console/personal-data",
       "/console/api/overview",
-    ]) {
+      "/console/api/rebuilds",
+    ];
+    for (const path of pages) {
       const res = await fetch(`${base}${path}`, { redirect: "manual" });
       expect({ path, status: res.status, to: res.headers.get("location") }).toEqual({ path, status: 302, to: "/console/login" });
     }
@@ -149,11 +154,18 @@ describe("the operations console", () => {
     const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0] as string;
     expect(login.headers.get("set-cookie")).toMatch(/HttpOnly/i);
     expect(login.headers.get("set-cookie")).toMatch(/SameSite=Strict/i);
-    for (const action of [
+    const actions = [
+      "/console/logout",
       "/console/actions/outbox/release-all",
-      "/console/actions/forget",
+      "/console/actions/outbox/some-stream/release",
+      "/console/actions/read-models/orders/dead-letters/replay",
+      "/console/actions/read-models/orders/dead-letters/purge",
       "/console/actions/read-models/orders/rebuild",
-    ]) {
+      "/console/actions/sagas/any/retry",
+      "/console/actions/streams/order-1/open",
+      "/console/actions/forget",
+    ];
+    for (const action of actions) {
       const res = await fetch(`${base}${action}`, {
         method: "POST",
         headers: { cookie, "content-type": "application/json" },
@@ -179,7 +191,7 @@ describe("the operations console", () => {
     await post(`/orders/${orderId}/items`, { sku, quantity: 1 });
     await post(`/orders/${orderId}/place`, { paymentToken: "tok_ok" });
 
-    await visit("/console");
+    await visit("/console", "login");
     expect(new URL(page.url()).pathname).toBe("/console/login");
     await page.type("#token", ADMIN_TOKEN);
     await page.keyboard.press("Enter");
@@ -234,6 +246,8 @@ describe("the operations console", () => {
     expect(await act(`Retry ${sagaId}`, /retrying/)).toBe(`retrying ${sagaId}`);
     const [retried] = await db.sql<{ status: string }[]>`select status from eventline_saga_instances where saga_id = ${sagaId}`;
     expect(retried?.status).not.toBe("needs_attention");
+    await visit(`/console/sagas/checkout-${orderId}`, "saga");
+    expect(await page.$eval("#history", (h) => h.textContent)).toContain("charge");
 
     // A rebuild, watched to its end.
     await visit("/console/read-models", "read-models");
