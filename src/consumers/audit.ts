@@ -75,6 +75,8 @@ export async function auditReadModel(
     unknown?: Map<string, UnknownVersion>;
     batchSize?: number;
     maxBatches?: number;
+    /** Stops walking once this long has passed (the next walk goes on from the checkpoint). */
+    budgetMs?: number;
   },
 ): Promise<AuditResult> {
   const { store, sql, def } = deps;
@@ -97,7 +99,9 @@ export async function auditReadModel(
     for (const u of await unknownVersions(deps, applied)) unknown.set(u.streamId, u);
   }
 
+  const started = Date.now();
   for (let i = 0; i < (options.maxBatches ?? Number.POSITIVE_INFINITY); i++) {
+    if (options.budgetMs !== undefined && Date.now() - started > options.budgetMs) break;
     const batch = await store.readAll({ after: checkpoint, batchSize: options.batchSize ?? 1000, ...categories, sealed: true });
     const old = batch.events.filter((e) => Date.parse(e.occurredAt) <= cutoff);
     const due = old.filter((e) => bindsEvent(def, e));

@@ -352,7 +352,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
 
   /**
    * The audit in two walks, each bounded per round so a long log never holds the sweep up: one follows
-   * the log's new events as they pass the allowed lag, the other goes over the whole log again and again
+   * the log's new events as they pass the allowed lag (for up to 2 s a round, enough to keep up with
+   * thousands of events a second), the other goes over the whole log again and again
    * (an event removed from the read model after it was first audited is found on its next pass). What
    * they found still missing is checked again every round.
    */
@@ -362,7 +363,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     const auditDeps = { store, sql, def };
     // The new events start where the sweep stood at start-up; what came before is the rescan's.
     audited.tail ??= await loadCheckpoint(sql, def.name);
-    const fresh = await auditReadModel(auditDeps, { lagMs, after: audited.tail, ...found(audited), maxBatches: 10 });
+    const fresh = await auditReadModel(auditDeps, { lagMs, after: audited.tail, ...found(audited), budgetMs: 2_000 });
     const again = await auditReadModel(auditDeps, { lagMs, after: audited.rescan, ...found(fresh), maxBatches: 2 });
     audited = { tail: fresh.checkpoint, rescan: again.complete ? START : again.checkpoint, ...found(again) };
     options.metrics?.missingEvents.set(labels, audited.missing.size);

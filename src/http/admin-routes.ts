@@ -27,12 +27,12 @@ export type ConsoleReads = {
   eventsPerMinute(): Promise<{ minute: string; count: number }[]>;
   sagasByStatus(): Promise<Record<string, number>>;
   deadLetterCounts(): Promise<Record<string, number>>;
-  /** A stream's events as stored (personal fields sealed) or opened, with who touched them. */
-  stream(streamId: string, options: { opened: boolean }): Promise<RecordedEvent[]>;
+  /** A page of a stream's events from a version, as stored (personal fields redacted) or opened. */
+  stream(streamId: string, options: { opened: boolean; fromVersion: number; limit: number }): Promise<RecordedEvent[]>;
   /** Stream ids of a category, newest first. */
   streams(category: string, limit: number): Promise<string[]>;
-  /** The read models and saga starters that applied the event, and the sagas it started. */
-  touched(eventId: string): Promise<{ consumers: string[]; sagas: string[] }>;
+  /** For each of these events, the read models that applied it and the sagas it started. */
+  touched(eventIds: string[]): Promise<Record<string, { consumers: string[]; sagas: string[] }>>;
   saga(sagaId: string): Promise<unknown | undefined>;
   forgetSubject(subjectId: string): Promise<void>;
   /** The last known progress of each read model's rebuild started from this process. */

@@ -23,6 +23,8 @@ export type AdminWiring = {
   readSql: Sql;
   store: EventStore;
   readModels: ConsumerDefinition[];
+  /** The sagas' types: their starters are consumers with inboxes too. */
+  sagaTypes?: string[];
   amqpUrl: string;
   queuePrefix: string;
   notifyChannel: string;
@@ -66,6 +68,7 @@ export function createAdminDeps(w: AdminWiring): AdminDeps & { console: ConsoleR
           );
         const def = readModel(name);
         const onLocked = () => {
+          rebuilds[name] = { percent: 0, applied: 0, state: "running" };
           w.log("info", "rebuild started", { readModel: name });
           started();
         };
@@ -119,27 +122,38 @@ function consoleReads(
     },
     deadLetterCounts: () =>
       withBroker(async (conn) => {
+        // One connection for every count: a channel each, closed at once.
         const counts: Record<string, number> = {};
         for (const def of w.readModels) counts[def.name] = await countDeadLetters(conn, def.name, w.queuePrefix);
         return counts;
       }),
-    async stream(streamId, { opened }) {
-      if (opened) return w.store.readStream(streamId);
-      const rows = await readStreamRows(w.sql, streamId, {});
+    async stream(streamId, { opened, fromVersion, limit }) {
+      const range = { fromVersion, toVersion: fromVersion + limit - 1 };
+      if (opened) return w.store.readStream(streamId, range);
+      const rows = await readStreamRows(w.sql, streamId, range);
       return rows.map((e) => ({ ...e, data: redactSealed(e.data) }));
     },
     async streams(category, limit) {
       const rows = await w.sql<{ stream_id: string }[]>`
-        select stream_id from eventline_events where category = ${category}
-        group by stream_id order by max(position) desc limit ${limit}`;
+        select stream_id from (
+          select stream_id, position from eventline_events where category = ${category} order by position desc limit 10000
+        ) recent group by stream_id order by max(position) desc limit ${limit}`;
       return rows.map((r) => r.stream_id);
     },
-    async touched(eventId) {
-      const consumers = await w.readSql<{ consumer: string }[]>`
-        select consumer from eventline_inbox where event_id = ${eventId}::uuid order by consumer`;
-      const sagas = await w.readSql<{ saga_id: string }[]>`
-        select saga_id from eventline_saga_instances where started_by = ${eventId}::uuid order by saga_id`;
-      return { consumers: consumers.map((r) => r.consumer), sagas: sagas.map((r) => r.saga_id) };
+    async touched(eventIds) {
+      const touched: Record<string, { consumers: string[]; sagas: string[] }> = {};
+      for (const id of eventIds) touched[id] = { consumers: [], sagas: [] };
+      if (eventIds.length === 0) return touched;
+      // One query each for the page, on the inbox's (consumer, event_id) key and the instances' started_by.
+      const names = [...w.readModels.map((d) => d.name), ...(w.sagaTypes ?? [])];
+      const applied = await w.readSql<{ consumer: string; event_id: string }[]>`
+        select consumer, event_id::text from eventline_inbox
+        where consumer = any(${names}::text[]) and event_id = any(${eventIds}::uuid[]) order by consumer`;
+      for (const r of applied) touched[r.event_id]?.consumers.push(r.consumer);
+      const started = await w.readSql<{ saga_id: string; started_by: string }[]>`
+        select saga_id, started_by::text from eventline_saga_instances where started_by = any(${eventIds}::uuid[]) order by saga_id`;
+      for (const r of started) touched[r.started_by]?.sagas.push(r.saga_id);
+      return touched;
     },
     saga: (sagaId) => findSaga(w.readSql, sagaId),
     forgetSubject: (subjectId) => w.store.forgetSubject(subjectId),

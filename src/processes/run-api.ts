@@ -42,6 +42,7 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
     readSql: db.readSql,
     store: wired.store,
     readModels: wired.readModels,
+    sagaTypes: wired.sagas().map((saga) => saga.type),
     amqpUrl: config.amqpUrl,
     queuePrefix: config.consumer.queuePrefix,
     notifyChannel: config.notifyChannel,

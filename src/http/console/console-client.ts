@@ -45,6 +45,10 @@ export const CONSOLE_SCRIPT = `"use strict";
       const result = await post(el.dataset.action, body ?? (el.dataset.body ? JSON.parse(el.dataset.body) : {}));
       if (el.dataset.then) return void (location.href = el.dataset.then);
       if (el.dataset.render === "events") return renderEvents(result.events);
+      if (el.dataset.render === "state") {
+        document.getElementById("state").textContent = JSON.stringify(result.state, null, 2);
+        return say("state as of version " + result.version);
+      }
       if (el.dataset.progress) return watchRebuild(el.dataset.progress);
       say(result.message || "done");
       setTimeout(() => location.reload(), 600);
@@ -72,7 +76,8 @@ export const CONSOLE_SCRIPT = `"use strict";
   async function watchRebuild(name) {
     const bar = document.getElementById("rebuild-" + name);
     if (bar) bar.hidden = false;
-    for (;;) {
+    // Watched for at most an hour; the rebuild itself goes on in the API process either way.
+    for (const until = Date.now() + 3600 * 1000; Date.now() < until; ) {
       const all = await fetch("/console/api/rebuilds").then((r) => r.json());
       const p = all[name];
       if (p && bar) bar.value = p.percent;
@@ -83,6 +88,7 @@ export const CONSOLE_SCRIPT = `"use strict";
       }
       await new Promise((r) => setTimeout(r, 300));
     }
+    say("still rebuilding: see the read models page later");
   }
 
   const chartBox = document.getElementById("events-chart");

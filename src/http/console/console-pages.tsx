@@ -366,6 +366,10 @@ export function StreamsPage(props: {
   streams: string[];
   events: Event[];
   touched: Record<string, { consumers: string[]; sagas: string[] }>;
+  /** The first version of the next page, when there is one. */
+  next?: number;
+  /** Whether the app can fold this stream into a state (its category has a decider). */
+  canFold: boolean;
 }) {
   return (
     <>
@@ -435,27 +439,28 @@ export function StreamsPage(props: {
                     ))}
                   </td>
                   <td>
-                    <a href={`/console/streams?id=${encodeURIComponent(props.id as string)}&asOf=${e.version}`}>
-                      as of {e.version}
-                    </a>
+                    {props.canFold ? (
+                      <button
+                        type="button"
+                        data-action={`/console/actions/streams/${encodeURIComponent(props.id as string)}/state`}
+                        data-body={JSON.stringify({ version: e.version })}
+                        data-render="state"
+                      >
+                        State as of {e.version}
+                      </button>
+                    ) : null}
                   </td>
                 </tr>
               ))}
             </tbody>
           </table>
+          {props.next ? (
+            <a href={`/console/streams?id=${encodeURIComponent(props.id)}&from=${props.next}`}>Next {props.next}…</a>
+          ) : null}
+          <h2>State</h2>
+          <pre id="state">Choose a version to see the stream's state as of it (personal fields in clear).</pre>
         </>
       ) : null}
-    </>
-  );
-}
-
-export function StatePage(props: { id: string; version: number; state: unknown }) {
-  return (
-    <>
-      <p>
-        <a href={`/console/streams?id=${encodeURIComponent(props.id)}`}>{props.id}</a> as of version {props.version}
-      </p>
-      <pre id="state">{JSON.stringify(props.state, null, 2)}</pre>
     </>
   );
 }

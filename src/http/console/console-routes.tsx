@@ -5,6 +5,7 @@ import { type Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
 import { AuthenticationError, NotFoundError, ValidationError } from "../../core/errors.ts";
 import type { AdminDeps, ConsoleReads } from "../admin-routes.ts";
+import { problemFor } from "../problem.ts";
 import { CONSOLE_CSS, CONSOLE_SCRIPT } from "./console-client.ts";
 import {
   Layout,
@@ -16,7 +17,6 @@ import {
   ReadModelsPage,
   SagaPage,
   SagasPage,
-  StatePage,
   StreamsPage,
 } from "./console-pages.tsx";
 import { endSession, isAdminToken, sessionRequired, startSession, type TokenVerifier } from "./console-session.ts";
@@ -45,6 +45,7 @@ const assets: Record<string, { type: string; body: () => string }> = {
   },
 };
 const loaded = new Map<string, string>();
+const STREAM_PAGE = 100;
 
 type Lag = { consumer: string; lag: number; appliedPosition: number; oldestUnappliedAgeSeconds: number };
 type Outbox = {
@@ -69,9 +70,9 @@ export function createConsoleRoutes(options: ConsoleOptions): Hono {
     );
 
   app.get("/console/assets/:file", (c) => {
-    const asset = assets[c.req.param("file")];
-    if (!asset) throw new NotFoundError("console asset", c.req.param("file"));
     const file = c.req.param("file");
+    const asset = Object.hasOwn(assets, file) ? assets[file] : undefined;
+    if (!asset) throw new NotFoundError("console asset", file);
     if (!loaded.has(file)) loaded.set(file, asset.body());
     return c.body(loaded.get(file) as string, 200, { "content-type": asset.type, "cache-control": "max-age=3600" });
   });
@@ -93,18 +94,23 @@ export function createConsoleRoutes(options: ConsoleOptions): Hono {
 
   app.get("/console", (c) => page(c, "Overview", <OverviewPage />, { charts: true }));
   app.get("/console/api/overview", async (c) => {
-    const [outbox, lags, deadLetters, events, sagas] = await Promise.all([
+    // Each figure on its own: RabbitMQ down leaves the dead-letter counts empty, not the whole page.
+    const [outbox, lags, deadLetters, events, sagas] = await Promise.allSettled([
       admin.outboxStatus() as Promise<Outbox>,
       admin.consumers() as Promise<Lag[]>,
       reads.deadLetterCounts(),
       reads.eventsPerMinute(),
       reads.sagasByStatus(),
     ]);
+    const value = <T,>(r: PromiseSettledResult<T>, fallback: T) => (r.status === "fulfilled" ? r.value : fallback);
+    const o = value(outbox, { depth: 0, oldestAgeSeconds: 0, parked: [] });
+    const dead = value(deadLetters, {} as Record<string, number>);
     return c.json({
-      outbox: { depth: outbox.depth, oldestAgeSeconds: outbox.oldestAgeSeconds, parked: outbox.parked.length },
-      readModels: lags.map((l) => ({ ...l, deadLetters: deadLetters[l.consumer] ?? 0 })),
-      events,
-      sagas,
+      outbox: { depth: o.depth, oldestAgeSeconds: o.oldestAgeSeconds, parked: o.parked.length },
+      readModels: value(lags, [] as Lag[]).map((l) => ({ ...l, deadLetters: dead[l.consumer] ?? 0 })),
+      events: value(events, [] as { minute: string; count: number }[]),
+      sagas: value(sagas, {} as Record<string, number>),
+      unavailable: [outbox, lags, deadLetters, events, sagas].filter((r) => r.status === "rejected").length,
     });
   });
   app.get("/console/api/rebuilds", (c) => c.json(reads.rebuilds()));
@@ -161,25 +167,40 @@ export function createConsoleRoutes(options: ConsoleOptions): Hono {
   app.get("/console/streams", async (c) => {
     const id = c.req.query("id") || undefined;
     const category = c.req.query("category") || undefined;
-    const asOf = c.req.query("asOf");
-    if (id && asOf && /^\d+$/.test(asOf) && options.stateAsOf) {
-      const state = await options.stateAsOf(id, Number(asOf));
-      if (state !== undefined) return page(c, `Stream ${id}`, <StatePage id={id} version={Number(asOf)} state={state} />);
-    }
-    const events = id ? await reads.stream(id, { opened: false }) : [];
-    const touched = Object.fromEntries(
-      await Promise.all(events.map(async (e) => [e.eventId, await reads.touched(e.eventId)] as const)),
-    );
+    const from = Number(c.req.query("from") ?? "1");
+    const fromVersion = Number.isInteger(from) && from > 0 ? from : 1;
+    // A page of a stream at a time, so a long stream costs what a page costs.
+    const events = id ? await reads.stream(id, { opened: false, fromVersion, limit: STREAM_PAGE }) : [];
+    const touched = await reads.touched(events.map((e) => e.eventId));
     const streams = category && !id ? await reads.streams(category, 100) : [];
+    const next = events.length === STREAM_PAGE ? fromVersion + STREAM_PAGE : undefined;
     return page(
       c,
       id ? `Stream ${id}` : "Streams",
-      <StreamsPage id={id} category={category} streams={streams} events={events} touched={touched} />,
+      <StreamsPage
+        id={id}
+        category={category}
+        streams={streams}
+        events={events}
+        touched={touched}
+        next={next}
+        canFold={Boolean(options.stateAsOf)}
+      />,
     );
   });
-  app.post("/console/actions/streams/:id/open", async (c) =>
-    c.json({ events: await reads.stream(c.req.param("id"), { opened: true }) }),
-  );
+  app.post("/console/actions/streams/:id/open", async (c) => {
+    const fromVersion = Number(((await c.req.json().catch(() => ({}))) as { from?: unknown }).from ?? 1) || 1;
+    return c.json({ events: await reads.stream(c.req.param("id"), { opened: true, fromVersion, limit: STREAM_PAGE }) });
+  });
+  // The state holds personal fields in clear: shown only by an action, as the events' are.
+  app.post("/console/actions/streams/:id/state", async (c) => {
+    const { version } = (await c.req.json().catch(() => ({}))) as { version?: unknown };
+    if (typeof version !== "number" || !Number.isInteger(version) || version < 1)
+      throw new ValidationError("send the version as a whole number");
+    const state = await options.stateAsOf?.(c.req.param("id"), version);
+    if (state === undefined) throw new NotFoundError("a decider for the stream's category", c.req.param("id"));
+    return c.json({ version, state });
+  });
 
   app.get("/console/personal-data", (c) => page(c, "Personal data", <PersonalDataPage />));
   app.post("/console/actions/forget", async (c) => {
@@ -188,6 +209,18 @@ export function createConsoleRoutes(options: ConsoleOptions): Hono {
       throw new ValidationError("send the subject id as subjectId");
     await reads.forgetSubject(subjectId.trim());
     return c.json({ forgotten: subjectId, message: `forgot ${subjectId}: their personal fields now read redacted` });
+  });
+  // A page that fails shows what failed, as a page; the client's fetches get the problem as JSON.
+  app.onError((error, c) => {
+    const p = problemFor(error, c.get("requestId") ?? "");
+    if (!(c.req.header("accept") ?? "").includes("text/html"))
+      return c.json(p, p.status as never, { "content-type": "application/problem+json" });
+    return c.html(
+      <Layout title={p.title} app={options.app} csrf={c.get("consoleCsrf")} path={c.req.path}>
+        <p id="problem">{p.detail}</p>
+      </Layout>,
+      p.status as never,
+    );
   });
   return app;
 }

@@ -28,11 +28,19 @@ export async function isAdminToken(verify: TokenVerifier, token: string): Promis
   }
 }
 
+/** Compares two texts without an early exit, so the time taken says nothing about where they differ. */
+function sameText(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
 export function startSession(c: Context, token: string): void {
   setCookie(c, SESSION_COOKIE, token, {
     httpOnly: true,
     sameSite: "Strict",
-    secure: new URL(c.req.url).protocol === "https:",
+    // Behind a proxy that ends TLS, the request's scheme is in X-Forwarded-Proto.
+    secure: new URL(c.req.url).protocol === "https:" || c.req.header("x-forwarded-proto") === "https",
     path: "/console",
     maxAge: 8 * 3600,
   });
@@ -49,12 +57,15 @@ export function sessionRequired(verify: TokenVerifier): MiddlewareHandler {
     const token = getCookie(c, SESSION_COOKIE);
     if (!token || !(await isAdminToken(verify, token))) {
       if (token) endSession(c);
-      return c.redirect("/console/login", c.req.method === "GET" ? 302 : 303);
+      return c.redirect("/console/login", c.req.method === "GET" || c.req.method === "HEAD" ? 302 : 303);
     }
     const csrf = await csrfTokenFor(token);
-    if (c.req.method !== "GET" && c.req.header(CSRF_HEADER) !== csrf)
+    const reading = c.req.method === "GET" || c.req.method === "HEAD";
+    if (!reading && !sameText(c.req.header(CSRF_HEADER) ?? "", csrf))
       throw new ForbiddenError("the console's CSRF token is missing or wrong");
     c.set("consoleCsrf", csrf);
     await next();
+    // Pages show operational and personal data: never kept by a browser or a proxy.
+    c.header("cache-control", "no-store");
   };
 }
