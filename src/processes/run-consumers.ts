@@ -1,10 +1,8 @@
+import { processConsumers } from "./process-consumers.ts";
 import { Registry } from "prom-client";
 import { createLiveness } from "../core/liveness.ts";
 import { connectBroker } from "../broker/amqp-connection.ts";
-import { consumerLag } from "../consumers/catch-up.ts";
-import { type ConsumerDefinition, liveTables } from "../consumers/consumer-definition.ts";
-import { createConsumerMetrics } from "../consumers/consumer-metrics.ts";
-import { createConsumer } from "../consumers/consumer-runtime.ts";
+import type { ConsumerDefinition } from "../consumers/consumer-definition.ts";
 import type { RecordedEvent } from "../core/messages.ts";
 import { horizonGauge } from "./horizon-gauge.ts";
 import { onShutdown, type ProcessContext, serveProbe, wireProcess } from "./process-kit.ts";
@@ -33,29 +31,16 @@ export async function runConsumers(ctx: ProcessContext, which: string | undefine
   const broker = connectBroker(config.amqpUrl, log, `${ctx.app.name}-consumer-${which}`);
   const registry = new Registry();
   const liveness = createLiveness({ stallMs: config.stall.afterMs });
-  const lagDeps = (def: ConsumerDefinition) => ({ sql: db.readSql, store: wired.store, def, tables: liveTables(def) });
   horizonGauge(registry, db.sql);
-  const metrics = createConsumerMetrics(registry, () => Promise.all(defs.map((d) => consumerLag(lagDeps(d)))));
-  const prepare = holdingDeliveries(ctx, wired.prepare);
-  const consumers = defs.map((def) =>
-    createConsumer({
-      def,
-      sql: db.readSql,
-      store: wired.store,
-      broker,
-      exchange: config.eventsExchange,
-      log: log.child({ consumer: def.name }),
-      prefetch: config.consumer.prefetch,
-      maxAttempts: config.consumer.maxAttempts,
-      queueType: config.consumer.queueType,
-      inboxRetentionMs: config.consumer.inboxRetentionMs,
-      queuePrefix: config.consumer.queuePrefix,
-      prepare,
-      metrics,
-      liveness,
-      audit: { lagMs: config.auditLagMs },
-    }),
-  );
+  const consumers = processConsumers(ctx, {
+    defs,
+    sql: db.readSql,
+    store: wired.store,
+    broker,
+    registry,
+    liveness,
+    prepare: holdingDeliveries(ctx, wired.prepare),
+  });
   const probe = serveProbe(ctx, config.consumer.metricsPort, registry, liveness);
   // Registered before starting, so a stop requested during start-up is still a graceful one.
   onShutdown(log, async () => {

@@ -1,9 +1,7 @@
+import { processConsumers } from "./process-consumers.ts";
 import { Gauge, Registry } from "prom-client";
 import { createLiveness } from "../core/liveness.ts";
 import { connectBroker } from "../broker/amqp-connection.ts";
-import { consumerLag } from "../consumers/catch-up.ts";
-import { createConsumerMetrics } from "../consumers/consumer-metrics.ts";
-import { createConsumer } from "../consumers/consumer-runtime.ts";
 import { createSagaWorker } from "../sagas/saga-worker.ts";
 import { sagaStarter } from "../sagas/saga-starter.ts";
 import { onShutdown, type ProcessContext, serveProbe, wireProcess } from "./process-kit.ts";
@@ -41,31 +39,16 @@ export async function runSaga(ctx: ProcessContext): Promise<void> {
       for (const r of rows) this.set({ status: r.status }, r.n);
     },
   });
-  // The starters are consumers: their lag, counters and audit, as a consumer process has them.
-  const starterDefs = sagas.filter((saga) => saga.start).map((saga) => sagaStarter(saga, sagaChannel));
-  const metrics = createConsumerMetrics(registry, () =>
-    Promise.all(starterDefs.map((def) => consumerLag({ sql: db.readSql, store: wired.store, def, tables: {} }))),
-  );
   // Saga instances live beside the starter's inbox, so starting one commits with consuming its event.
-  const starters = starterDefs.map((def) =>
-    createConsumer({
-      def,
-      sql: db.readSql,
-      store: wired.store,
-      broker,
-      exchange: config.eventsExchange,
-      log: log.child({ consumer: def.name }),
-      prefetch: config.consumer.prefetch,
-      maxAttempts: config.consumer.maxAttempts,
-      queueType: config.consumer.queueType,
-      queuePrefix: config.consumer.queuePrefix,
-      inboxRetentionMs: config.consumer.inboxRetentionMs,
-      prepare: wired.prepareSealed,
-      liveness,
-      metrics,
-      audit: { lagMs: config.auditLagMs },
-    }),
-  );
+  const starters = processConsumers(ctx, {
+    defs: sagas.filter((saga) => saga.start).map((saga) => sagaStarter(saga, sagaChannel)),
+    sql: db.readSql,
+    store: wired.store,
+    broker,
+    registry,
+    liveness,
+    prepare: wired.prepareSealed,
+  });
   const worker = createSagaWorker({
     sql: db.readSql,
     sagas,

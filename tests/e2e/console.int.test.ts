@@ -10,7 +10,7 @@ import { root } from "../../scripts/infra-env.ts";
 import { startSaga } from "../../src/sagas/saga-store.ts";
 import { amqpUrl } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
-import { type RunningProcess, shopProcesses, shopProcessEnv, startProcess } from "../support/processes.ts";
+import { type RunningProcess, shopProcessEnv, startShop } from "../support/processes.ts";
 
 const ADMIN_TOKEN = "console-admin-token-0123456789abcdef";
 const shots = join(root, "test-output", "console");
@@ -88,17 +88,7 @@ beforeAll(async () => {
   staff = await staffBearer();
   db = await createTestDatabase();
   ({ env, base } = shopProcessEnv(db, "console", { ADMIN_TOKEN, RELAY_MAX_ATTEMPTS: "2", SAGA_LEASE_MS: "3000" }));
-  for (const [name, args] of Object.entries(shopProcesses)) running.push(startProcess(name, args, env));
-  await waitFor(
-    "the api",
-    () => fetch(`${base}/health`).then((r) => r.status),
-    (s) => s === 200,
-  );
-  await waitFor(
-    "the payment provider",
-    () => fetch(`${env.PAYMENT_PROVIDER_URL}/health`).then((r) => r.status),
-    (s) => s === 200,
-  );
+  running.push(...(await startShop(env, base)));
   browser = await puppeteer.launch({
     executablePath: chromium(),
     headless: true,

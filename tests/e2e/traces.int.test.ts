@@ -4,7 +4,7 @@ import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl } from "../support/amqp.ts";
 import { type ReceivedSpan, startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
-import { type RunningProcess, shopProcesses, shopProcessEnv, startProcess } from "../support/processes.ts";
+import { type RunningProcess, shopProcessEnv, startShop } from "../support/processes.ts";
 
 let db: TestDatabase;
 let env: Record<string, string>;
@@ -42,17 +42,7 @@ beforeAll(async () => {
     OTEL_BSP_SCHEDULE_DELAY: "100",
     SAGA_LEASE_MS: "3000",
   }));
-  for (const [name, args] of Object.entries(shopProcesses)) running.push(startProcess(name, args, env));
-  await waitFor(
-    "the api",
-    () => fetch(`${base}/health`).then((r) => r.status),
-    (s) => s === 200,
-  );
-  await waitFor(
-    "the payment provider",
-    () => fetch(`${env.PAYMENT_PROVIDER_URL}/health`).then((r) => r.status),
-    (s) => s === 200,
-  );
+  running.push(...(await startShop(env, base)));
 }, 40_000);
 
 afterAll(async () => {

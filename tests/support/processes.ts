@@ -2,7 +2,30 @@ import { freePort } from "../../scripts/process-runner.ts";
 import { amqpUrl } from "./amqp.ts";
 import type { TestDatabase } from "./pg.ts";
 
+import { type RunningProcess, shopProcesses, startProcess } from "../../scripts/process-runner.ts";
+
 export { freePort, jsonLines, type RunningProcess, shopProcesses, startProcess } from "../../scripts/process-runner.ts";
+
+/** Starts every shop process with `env` and waits until the API and the payment provider answer. */
+export async function startShop(env: Record<string, string>, base: string, ms = 30_000): Promise<RunningProcess[]> {
+  const running = Object.entries(shopProcesses).map(([name, args]) => startProcess(name, args, env));
+  const deadline = Date.now() + ms;
+  for (const url of [`${base}/health`, `${env.PAYMENT_PROVIDER_URL}/health`]) {
+    while (
+      (await fetch(url).then(
+        (r) => r.status,
+        () => 0,
+      )) !== 200
+    ) {
+      if (Date.now() > deadline) {
+        for (const p of running) console.log(`on failure: ${p.name} log\n${p.lines.slice(-10).join("\n")}`);
+        throw new Error(`${url} did not answer within ${ms} ms`);
+      }
+      await Bun.sleep(100);
+    }
+  }
+  return running;
+}
 
 /**
  * The environment for every shop process of one test: its own schema, exchange, queues and channel, the
