@@ -35,6 +35,8 @@ export type ConsoleReads = {
   touched(eventIds: string[]): Promise<Record<string, { consumers: string[]; sagas: string[] }>>;
   saga(sagaId: string): Promise<unknown | undefined>;
   forgetSubject(subjectId: string): Promise<void>;
+  /** `audit` for one read model: its events older than the allowed lag not applied, versions the store lacks. */
+  audit(readModel: string): Promise<{ eventsChecked: number; findings: unknown[] }>;
   /** The last known progress of each read model's rebuild started from this process. */
   rebuilds(): Record<string, RebuildStatus>;
 };

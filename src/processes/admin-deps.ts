@@ -3,6 +3,7 @@ import { withBrokerConnection } from "../broker/amqp-connection.ts";
 import type { Sql } from "postgres";
 import { EventlineError, NotFoundError } from "../core/errors.ts";
 import type { EventStore } from "../core/event-store.ts";
+import { auditFromStart } from "../consumers/audit.ts";
 import { consumerLag } from "../consumers/catch-up.ts";
 import { type ConsumerDefinition, liveTables } from "../consumers/consumer-definition.ts";
 import { countDeadLetters, listDeadLetters, purgeDeadLetters, replayDeadLetters } from "../consumers/dead-letters.ts";
@@ -23,6 +24,8 @@ export type AdminWiring = {
   readSql: Sql;
   store: EventStore;
   readModels: ConsumerDefinition[];
+  /** How old an unapplied event must be before the console's audit counts it (AUDIT_LAG_SECONDS). */
+  auditLagMs?: number;
   /** The sagas' types: their starters are consumers with inboxes too. */
   sagaTypes?: string[];
   amqpUrl: string;
@@ -157,6 +160,11 @@ function consoleReads(
     },
     saga: (sagaId) => findSaga(w.readSql, sagaId),
     forgetSubject: (subjectId) => w.store.forgetSubject(subjectId),
+    audit: (name) => {
+      const def = w.readModels.find((d) => d.name === name);
+      if (!def) throw new NotFoundError("read model", name);
+      return auditFromStart({ store: w.store, sql: w.readSql, def }, w.auditLagMs ?? 60_000);
+    },
     rebuilds: () => rebuilds,
   };
 }

@@ -43,6 +43,7 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
     store: wired.store,
     readModels: wired.readModels,
     sagaTypes: wired.sagas().map((saga) => saga.type),
+    auditLagMs: config.auditLagMs,
     amqpUrl: config.amqpUrl,
     queuePrefix: config.consumer.queuePrefix,
     notifyChannel: config.notifyChannel,

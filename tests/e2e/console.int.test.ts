@@ -87,7 +87,12 @@ beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
   staff = await staffBearer();
   db = await createTestDatabase();
-  ({ env, base } = shopProcessEnv(db, "console", { ADMIN_TOKEN, RELAY_MAX_ATTEMPTS: "2", SAGA_LEASE_MS: "3000" }));
+  ({ env, base } = shopProcessEnv(db, "console", {
+    ADMIN_TOKEN,
+    RELAY_MAX_ATTEMPTS: "2",
+    SAGA_LEASE_MS: "3000",
+    AUDIT_LAG_SECONDS: "1",
+  }));
   running.push(...(await startShop(env, base)));
   browser = await puppeteer.launch({
     executablePath: chromium(),
@@ -151,6 +156,7 @@ describe("the operations console", () => {
       "/console/actions/read-models/orders/dead-letters/replay",
       "/console/actions/read-models/orders/dead-letters/purge",
       "/console/actions/read-models/orders/rebuild",
+      "/console/actions/read-models/orders/audit",
       "/console/actions/sagas/any/retry",
       "/console/actions/streams/order-1/open",
       "/console/actions/streams/order-1/state",
@@ -243,8 +249,11 @@ describe("the operations console", () => {
     await visit(`/console/sagas/checkout-${orderId}`, "saga");
     expect(await page.$eval("#history", (h) => h.textContent)).toContain("charge");
 
-    // A rebuild, watched to its end.
+    // The audit of a read model, from the page: a clean run has nothing missing.
     await visit("/console/read-models", "read-models");
+    expect(await act("Audit orders", /events checked/)).toMatch(/^orders: [1-9]\d* events checked, 0 missing or unknown$/);
+
+    // A rebuild, watched to its end.
     await clickOn("button", "Rebuild orders");
     await page.waitForSelector("#rebuild-orders[data-state=done]", { timeout: 30_000 });
     expect(await page.$eval("#rebuild-orders", (p) => (p as HTMLProgressElement).value)).toBe(100);

@@ -51,7 +51,7 @@ export const CONSOLE_SCRIPT = `"use strict";
       }
       if (el.dataset.progress) return watchRebuild(el.dataset.progress);
       say(result.message || "done");
-      setTimeout(() => location.reload(), 600);
+      if (!el.dataset.stay) setTimeout(() => location.reload(), 600);
     } catch (error) {
       say(error.message, true);
     } finally {

@@ -167,6 +167,7 @@ export function ReadModelsPage(props: { lags: LagRow[]; deadLetters: Record<stri
           <th scope="col">Applied position</th>
           <th scope="col">Lag</th>
           <th scope="col">Dead letters</th>
+          <th scope="col">Audit</th>
           <th scope="col">Rebuild</th>
         </tr>
       </thead>
@@ -179,6 +180,15 @@ export function ReadModelsPage(props: { lags: LagRow[]; deadLetters: Record<stri
             <td>{l.appliedPosition}</td>
             <td>{l.lag}</td>
             <td>{props.deadLetters[l.consumer] ?? 0}</td>
+            <td>
+              <button
+                type="button"
+                data-action={`/console/actions/read-models/${encodeURIComponent(l.consumer)}/audit`}
+                data-stay="1"
+              >
+                Audit {l.consumer}
+              </button>
+            </td>
             <td>
               <button
                 type="button"

@@ -144,6 +144,11 @@ export function createConsoleRoutes(options: ConsoleOptions): Hono {
     const n = await admin.deadLetters.purge(c.req.param("name"));
     return c.json({ purged: n, message: `purged ${n}` });
   });
+  app.post("/console/actions/read-models/:name/audit", async (c) => {
+    const name = c.req.param("name");
+    const r = await reads.audit(name);
+    return c.json({ ...r, message: `${name}: ${r.eventsChecked} events checked, ${r.findings.length} missing or unknown` });
+  });
   app.post("/console/actions/read-models/:name/rebuild", async (c) => {
     await admin.rebuild(c.req.param("name"));
     return c.json({ started: true, message: "rebuild started" }, 202);
