@@ -1,6 +1,6 @@
 import type { Sql } from "postgres";
 import { type Checkpoint, type EventStore, START } from "../core/event-store.ts";
-import { bindsEvent } from "./catch-up.ts";
+import { appliedVersions, bindsEvent } from "./catch-up.ts";
 import type { ConsumerDefinition } from "./consumer-definition.ts";
 import { categoriesOf } from "./topic-pattern.ts";
 
@@ -39,13 +39,6 @@ export type AuditResult = {
   complete: boolean;
   eventsChecked: number;
 };
-
-async function appliedVersions(sql: Sql, consumer: string, streamIds: string[]): Promise<Map<string, number>> {
-  if (streamIds.length === 0) return new Map();
-  const rows = await sql<{ stream_id: string; version: number }[]>`
-    select stream_id, version from eventline_consumer_streams where consumer = ${consumer} and stream_id = any(${streamIds}::text[])`;
-  return new Map(rows.map((r) => [r.stream_id, r.version]));
-}
 
 /** Versions a read model claims beyond what the store holds, for these streams. */
 async function unknownVersions(deps: AuditDeps, applied: Map<string, number>): Promise<UnknownVersion[]> {
@@ -91,7 +84,11 @@ export async function auditReadModel(
   // What was missing before may have been applied since (a retry, the sweep, an operator's replay), and
   // a version claimed beyond the store may have been reached or put right.
   if (missing.size > 0) {
-    const applied = await appliedVersions(sql, def.name, [...new Set([...missing.values()].map((m) => m.streamId))]);
+    const applied = await appliedVersions(
+      sql,
+      def.name,
+      [...missing.values()].map((m) => m.streamId),
+    );
     for (const [id, m] of missing) if (m.version <= (applied.get(m.streamId) ?? 0)) missing.delete(id);
   }
   if (options.unknown?.size) {
@@ -105,7 +102,11 @@ export async function auditReadModel(
     const batch = await store.readAll({ after: checkpoint, batchSize: options.batchSize ?? 1000, ...categories, sealed: true });
     const old = batch.events.filter((e) => Date.parse(e.occurredAt) <= cutoff);
     const due = old.filter((e) => bindsEvent(def, e));
-    const applied = await appliedVersions(sql, def.name, [...new Set(due.map((e) => e.streamId))]);
+    const applied = await appliedVersions(
+      sql,
+      def.name,
+      due.map((e) => e.streamId),
+    );
     for (const e of due) {
       if (e.version > (applied.get(e.streamId) ?? 0))
         missing.set(e.eventId, {

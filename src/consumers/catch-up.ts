@@ -32,6 +32,8 @@ export type PoisonPolicy = {
 
 export type SweepResult = {
   applied: number;
+  /** Where the walk began: the checkpoint moved when `checkpoint` differs from it. */
+  from: Checkpoint;
   checkpoint: Checkpoint;
   caughtUp: boolean;
   oldestUnapplied?: RecordedEvent;
@@ -53,8 +55,9 @@ async function saveCheckpoint(sql: Sql, consumer: string, cp: Checkpoint): Promi
     where (eventline_consumer_checkpoints.transaction_id, eventline_consumer_checkpoints.position) < (excluded.transaction_id, excluded.position)`;
 }
 
-async function appliedVersions(sql: Sql, consumer: string, events: RecordedEvent[]): Promise<Map<string, number>> {
-  const streams = [...new Set(events.map((e) => e.streamId))];
+/** The consumer's applied version of each of these streams that it has seen. */
+export async function appliedVersions(sql: Sql, consumer: string, streamIds: string[]): Promise<Map<string, number>> {
+  const streams = [...new Set(streamIds)];
   if (streams.length === 0) return new Map();
   const rows = await sql<{ stream_id: string; version: number }[]>`
     select stream_id, version from eventline_consumer_streams where consumer = ${consumer} and stream_id = any(${streams}::text[])`;
@@ -78,17 +81,22 @@ export async function sweep(
 ): Promise<SweepResult> {
   const { sql, store, def } = deps;
   const categories = categoriesOf(def.bindings);
-  let checkpoint = await loadCheckpoint(sql, def.name);
+  const from = await loadCheckpoint(sql, def.name);
+  let checkpoint = from;
   let applied = 0;
   for (let i = 0; i < (options.maxBatches ?? Number.POSITIVE_INFINITY); i++) {
     const batch = await store.readAll({ after: checkpoint, batchSize: 500, ...categories, sealed: deps.prepare !== undefined });
-    if (batch.events.length === 0) return { applied, checkpoint, caughtUp: true };
+    if (batch.events.length === 0) return { applied, from, checkpoint, caughtUp: true };
     const relevant = batch.events.filter((e) => bindsEvent(def, e));
-    const versions = await appliedVersions(sql, def.name, relevant);
+    const versions = await appliedVersions(
+      sql,
+      def.name,
+      relevant.map((e) => e.streamId),
+    );
     const cutoff = Date.now() - options.graceMs;
     for (const event of relevant) {
       if (event.version <= (versions.get(event.streamId) ?? 0)) continue;
-      if (Date.parse(event.occurredAt) > cutoff) return { applied, checkpoint, caughtUp: false, oldestUnapplied: event };
+      if (Date.parse(event.occurredAt) > cutoff) return { applied, from, checkpoint, caughtUp: false, oldestUnapplied: event };
       let outcome: Awaited<ReturnType<typeof applyEvent>>;
       try {
         const [ready] = deps.prepare ? await deps.prepare([event]) : [event];
@@ -99,7 +107,7 @@ export async function sweep(
         if (!poison) throw error;
         const attempts = (poison.failures.get(event.eventId) ?? 0) + 1;
         poison.failures.set(event.eventId, attempts);
-        if (attempts < poison.maxAttempts) return { applied, checkpoint, caughtUp: false, failed: event };
+        if (attempts < poison.maxAttempts) return { applied, from, checkpoint, caughtUp: false, failed: event };
         await poison.deadLetter(event, `catch-up: ${errorMessage(error)}`);
         poison.failures.delete(event.eventId);
         continue;
@@ -112,7 +120,7 @@ export async function sweep(
     checkpoint = batch.checkpoint;
     await saveCheckpoint(sql, def.name, checkpoint);
   }
-  return { applied, checkpoint, caughtUp: false };
+  return { applied, from, checkpoint, caughtUp: false };
 }
 
 /**
@@ -130,7 +138,11 @@ export async function hasApplied(deps: SweepDeps, position: number): Promise<boo
     // transaction is still running, and an unseen event must not count as applied.
     const batch = await store.readAll({ after, batchSize: 1000, ...categories, throughPosition: position, includeRecent: true });
     const due = batch.events.filter((e) => bindsEvent(def, e));
-    const versions = await appliedVersions(sql, def.name, due);
+    const versions = await appliedVersions(
+      sql,
+      def.name,
+      due.map((e) => e.streamId),
+    );
     if (due.some((e) => e.version > (versions.get(e.streamId) ?? 0))) return false;
     if (batch.events.length < 1000) return true;
     after = batch.checkpoint;

@@ -317,10 +317,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
 
   /** Every `everyMs`: the sweep, and at most once a minute the inbox retention beside it. */
   async function sweepRound(): Promise<"idle"> {
-    let before: Checkpoint;
     let r: Awaited<ReturnType<typeof sweep>>;
     try {
-      before = await loadCheckpoint(sql, def.name);
       r = await sweep(deps, { graceMs: sweepOptions.graceMs, poison });
     } catch (error) {
       // A sweep that cannot run cannot tell whether the log is ahead: it owes a round.
@@ -334,7 +332,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     } else {
       sweepWork.waiting();
       // Moving, or held only by events young enough for their messages to be on the way.
-      if (r.applied > 0 || r.oldestUnapplied || r.checkpoint.position !== before.position) sweepWork.progressed();
+      if (r.applied > 0 || r.oldestUnapplied || r.checkpoint.position !== r.from.position) sweepWork.progressed();
     }
     if (r.applied > 0)
       log("warn", "sweep applied events the broker had not delivered", { consumer: def.name, applied: r.applied });

@@ -47,15 +47,15 @@ export type Relay = {
   runBatch(): Promise<number>;
 };
 
+/** A lane's liveness, and the oldest due row it saw while the broker refused it. */
+type Lane = { work: WorkTracker; oldestDue?: number };
+
 /**
  * A failed publish is the message's fault only when the broker returned it as unroutable. A nack (RabbitMQ
  * sends one for its own internal trouble: a quorum queue without a leader, a full queue rejecting
  * publishes), a timeout, a lost connection or a blocked one (a resource alarm) is the broker's state: the
  * row stays due, no attempt is spent, and the lane backs off instead.
  */
-/** A lane's liveness, and the oldest due row it saw while the broker refused it. */
-type Lane = { work: WorkTracker; oldestDue?: number };
-
 type Outcome = { ok: true; position: number } | { ok: false; position: number; error: string; brokerFault: boolean };
 
 /** Publishes the outbox to the events exchange, at least once, in stream order, with publisher confirms. */

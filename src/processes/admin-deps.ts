@@ -34,14 +34,16 @@ export type AdminWiring = {
   log: Logger;
 };
 
+/** The app's read model of that name; an unknown one is a 404. */
+function readModelNamed(w: AdminWiring, name: string): ConsumerDefinition {
+  const def = w.readModels.find((d) => d.name === name);
+  if (!def) throw new NotFoundError("read model", name);
+  return def;
+}
+
 /** The admin routes' dependencies on the real components: the one wiring the API process and its tests share. */
 export function createAdminDeps(w: AdminWiring): AdminDeps & { console: ConsoleReads } {
   const withBroker = <T>(work: (conn: ChannelModel) => Promise<T>) => withBrokerConnection(w.amqpUrl, work);
-  const readModel = (name: string) => {
-    const def = w.readModels.find((d) => d.name === name);
-    if (!def) throw new NotFoundError("read model", name);
-    return def;
-  };
   const rebuilds: Record<string, RebuildStatus> = {};
   return {
     console: consoleReads(w, withBroker, rebuilds),
@@ -51,9 +53,9 @@ export function createAdminDeps(w: AdminWiring): AdminDeps & { console: ConsoleR
     consumers: () =>
       Promise.all(w.readModels.map((def) => consumerLag({ sql: w.readSql, store: w.store, def, tables: liveTables(def) }))),
     deadLetters: {
-      list: (name) => withBroker((conn) => listDeadLetters(conn, readModel(name).name, w.queuePrefix)),
-      replay: (name, ids) => withBroker((conn) => replayDeadLetters(conn, readModel(name).name, ids, w.queuePrefix)),
-      purge: (name) => withBroker((conn) => purgeDeadLetters(conn, readModel(name).name, w.queuePrefix)),
+      list: (name) => withBroker((conn) => listDeadLetters(conn, readModelNamed(w, name).name, w.queuePrefix)),
+      replay: (name, ids) => withBroker((conn) => replayDeadLetters(conn, readModelNamed(w, name).name, ids, w.queuePrefix)),
+      purge: (name) => withBroker((conn) => purgeDeadLetters(conn, readModelNamed(w, name).name, w.queuePrefix)),
     },
     sagas: {
       list: (status) => listSagas(w.readSql, status),
@@ -69,7 +71,7 @@ export function createAdminDeps(w: AdminWiring): AdminDeps & { console: ConsoleR
             "DIRECT_CONNECTION_REQUIRED",
             "a rebuild holds a session lock: run it with a direct connection",
           );
-        const def = readModel(name);
+        const def = readModelNamed(w, name);
         const onLocked = () => {
           rebuilds[name] = { percent: 0, applied: 0, state: "running" };
           w.log("info", "rebuild started", { readModel: name });
@@ -160,11 +162,7 @@ function consoleReads(
     },
     saga: (sagaId) => findSaga(w.readSql, sagaId),
     forgetSubject: (subjectId) => w.store.forgetSubject(subjectId),
-    audit: (name) => {
-      const def = w.readModels.find((d) => d.name === name);
-      if (!def) throw new NotFoundError("read model", name);
-      return auditFromStart({ store: w.store, sql: w.readSql, def }, w.auditLagMs ?? 60_000);
-    },
+    audit: (name) => auditFromStart({ store: w.store, sql: w.readSql, def: readModelNamed(w, name) }, w.auditLagMs ?? 60_000),
     rebuilds: () => rebuilds,
   };
 }

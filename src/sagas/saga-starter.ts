@@ -13,14 +13,14 @@ export function sagaStarter<D>(saga: SagaDefinition<D>, notifyChannel: string): 
   for (const [type, startOf] of Object.entries(saga.start.on)) {
     handlers[type] = async ({ tx, event }) => {
       const start = startOf(event);
-      // The instance keeps the trace of the event that started it, for its steps' spans to continue.
+      if (!start) return;
+      // The instance keeps the event that started it, and its trace for the steps' spans to continue.
       const trace = carrierOf(contextFrom(event.metadata));
-      if (start)
-        await startSaga(
-          tx,
-          { sagaId: start.sagaId, sagaType: saga.type, data: start.data, startedBy: event.eventId, trace },
-          notifyChannel,
-        );
+      await startSaga(
+        tx,
+        { sagaId: start.sagaId, sagaType: saga.type, data: start.data, startedBy: event.eventId, trace },
+        notifyChannel,
+      );
     };
   }
   return { name: saga.type, bindings: saga.start.bindings, tables: {}, handlers };

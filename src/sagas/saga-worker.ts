@@ -106,7 +106,7 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
   }
 
   /** A step's action or compensation in a span that continues the trace of the event that started the saga. */
-  function inStepSpan(instance: SagaInstance, step: string, phase: "do" | "undo", work: (ctx: TraceContext) => Promise<void>) {
+  function inStepSpan(instance: SagaInstance, step: string, phase: "do" | "undo", run: (ctx: TraceContext) => Promise<void>) {
     return inSpan(
       `saga ${instance.sagaType} ${phase === "do" ? step : `compensate ${step}`}`,
       {
@@ -119,7 +119,7 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
           "eventline.saga.attempt": instance.attempts + 1,
         },
       },
-      (_span, ctx) => work(ctx),
+      (_span, ctx) => run(ctx),
     );
   }
 

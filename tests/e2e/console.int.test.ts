@@ -11,6 +11,7 @@ import { startSaga } from "../../src/sagas/saga-store.ts";
 import { amqpUrl } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
 import { type RunningProcess, shopProcessEnv, startShop } from "../support/processes.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const ADMIN_TOKEN = "console-admin-token-0123456789abcdef";
 const shots = join(root, "test-output", "console");
@@ -25,16 +26,6 @@ const consoleErrors: string[] = [];
 
 const chromium = () =>
   process.env.CHROMIUM_PATH || spawnSync("bash", [join(root, "scripts", "infra"), "browser"], { encoding: "utf8" }).stdout.trim();
-
-async function waitFor<T>(what: string, read: () => Promise<T>, accept: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await read().catch(() => undefined as T);
-    if (v !== undefined && accept(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await Bun.sleep(150);
-  }
-}
 
 async function post(path: string, body: unknown) {
   const res = await fetch(`${base}${path}`, {

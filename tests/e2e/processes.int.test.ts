@@ -5,6 +5,7 @@ import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { amqpUrl } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
 import { jsonLines, type RunningProcess, shopProcesses, shopProcessEnv, startProcess } from "../support/processes.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 let db: TestDatabase;
 let env: Record<string, string>;
@@ -18,16 +19,6 @@ function start(name: string) {
   const p = startProcess(name, roles[name] as string[], env);
   running.set(name, p);
   return p;
-}
-
-async function waitFor<T>(what: string, read: () => Promise<T>, accept: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await read().catch(() => undefined as T);
-    if (v !== undefined && accept(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await Bun.sleep(100);
-  }
 }
 
 let staff: Record<string, string>;

@@ -7,6 +7,7 @@ import { createPostgresEventStore } from "../../src/store/postgres-event-store.t
 import { amqpUrl } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
 import { freePort, type RunningProcess, shopProcessEnv, startProcess } from "../support/processes.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 let db: TestDatabase;
 let env: Record<string, string>;
@@ -21,16 +22,6 @@ function infra(command: string) {
 async function health(): Promise<{ status: number; body: { status?: string; stalled?: { part: string }[] } }> {
   const res = await fetch(`${probe}/health`);
   return { status: res.status, body: (await res.json()) as never };
-}
-
-async function waitFor<T>(what: string, read: () => Promise<T>, accept: (v: T) => boolean, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await read().catch(() => undefined as T);
-    if (v !== undefined && accept(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await Bun.sleep(200);
-  }
 }
 
 beforeAll(async () => {

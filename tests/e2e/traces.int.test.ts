@@ -5,6 +5,7 @@ import { amqpUrl } from "../support/amqp.ts";
 import { type ReceivedSpan, startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
 import { type RunningProcess, shopProcessEnv, startShop } from "../support/processes.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 let db: TestDatabase;
 let env: Record<string, string>;
@@ -12,18 +13,6 @@ let base = "";
 let staff: Record<string, string>;
 const receiver = startOtlpReceiver();
 const running: RunningProcess[] = [];
-
-async function waitFor<T>(what: string, read: () => Promise<T> | T, accept: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await Promise.resolve()
-      .then(read)
-      .catch(() => undefined as T);
-    if (v !== undefined && accept(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(100);
-  }
-}
 
 async function post(path: string, body: unknown) {
   const res = await fetch(`${base}${path}`, {

@@ -62,6 +62,17 @@ export function LoginPage() {
   );
 }
 
+/** A table's header row: one column heading each. */
+const Columns = (props: { names: string[] }) => (
+  <thead>
+    <tr>
+      {props.names.map((name) => (
+        <th scope="col">{name}</th>
+      ))}
+    </tr>
+  </thead>
+);
+
 const Metric = (props: { id: string; label: string }) => (
   <div class="metric">
     <span class="label">{props.label}</span>
@@ -87,14 +98,7 @@ export function OverviewPage() {
       <section aria-labelledby="lag-title">
         <h2 id="lag-title">Read models</h2>
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Read model</th>
-              <th scope="col">Lag (events)</th>
-              <th scope="col">Oldest unapplied (s)</th>
-              <th scope="col">Dead letters</th>
-            </tr>
-          </thead>
+          <Columns names={["Read model", "Lag (events)", "Oldest unapplied (s)", "Dead letters"]} />
           <tbody id="lag-rows" />
         </table>
       </section>
@@ -123,15 +127,7 @@ export function OutboxPage(props: { depth: number; oldestAgeSeconds: number; par
             Release all
           </button>
           <table id="parked">
-            <thead>
-              <tr>
-                <th scope="col">Stream</th>
-                <th scope="col">From version</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Last error</th>
-                <th scope="col">Action</th>
-              </tr>
-            </thead>
+            <Columns names={["Stream", "From version", "Attempts", "Last error", "Action"]} />
             <tbody>
               {props.parked.map((p) => (
                 <tr data-stream={p.streamId}>
@@ -161,16 +157,7 @@ type LagRow = { consumer: string; lag: number; appliedPosition: number; oldestUn
 export function ReadModelsPage(props: { lags: LagRow[]; deadLetters: Record<string, number> }) {
   return (
     <table>
-      <thead>
-        <tr>
-          <th scope="col">Read model</th>
-          <th scope="col">Applied position</th>
-          <th scope="col">Lag</th>
-          <th scope="col">Dead letters</th>
-          <th scope="col">Audit</th>
-          <th scope="col">Rebuild</th>
-        </tr>
-      </thead>
+      <Columns names={["Read model", "Applied position", "Lag", "Dead letters", "Audit", "Rebuild"]} />
       <tbody>
         {props.lags.map((l) => (
           <tr>
@@ -237,15 +224,7 @@ export function ReadModelPage(props: { name: string; deadLetters: DeadLetter[] }
             Purge
           </button>
           <table id="dead-letters">
-            <thead>
-              <tr>
-                <th scope="col">Message</th>
-                <th scope="col">Stream</th>
-                <th scope="col">Reason</th>
-                <th scope="col">Attempts</th>
-                <th scope="col">Action</th>
-              </tr>
-            </thead>
+            <Columns names={["Message", "Stream", "Reason", "Attempts", "Action"]} />
             <tbody>
               {props.deadLetters.map((d) => (
                 <tr data-message={d.messageId}>
@@ -302,15 +281,7 @@ export function SagasPage(props: { sagas: Saga[]; status?: string }) {
         ))}
       </nav>
       <table id="sagas">
-        <thead>
-          <tr>
-            <th scope="col">Saga</th>
-            <th scope="col">Status</th>
-            <th scope="col">Step</th>
-            <th scope="col">Last error</th>
-            <th scope="col">Action</th>
-          </tr>
-        </thead>
+        <Columns names={["Saga", "Status", "Step", "Last error", "Action"]} />
         <tbody>
           {props.sagas.map((s) => (
             <tr data-saga={s.sagaId}>
@@ -412,17 +383,7 @@ export function StreamsPage(props: {
             </button>
           </p>
           <table id="events">
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Type</th>
-                <th scope="col">Position</th>
-                <th scope="col">Time</th>
-                <th scope="col">Data and metadata</th>
-                <th scope="col">Touched</th>
-                <th scope="col">State</th>
-              </tr>
-            </thead>
+            <Columns names={["Version", "Type", "Position", "Time", "Data and metadata", "Touched", "State"]} />
             <tbody>
               {props.events.map((e) => (
                 <tr data-event={e.eventId}>
