@@ -48,3 +48,22 @@ export async function ensureInfraEnv(): Promise<{ DATABASE_URL: string; AMQP_URL
   process.env.AMQP_URL = env.AMQP_URL;
   return { DATABASE_URL: env.DATABASE_URL, AMQP_URL: env.AMQP_URL };
 }
+
+/**
+ * The URLs of the local RabbitMQ cluster's nodes (scripts/infra up --cluster 3), starting it when it is
+ * not running. Exported as AMQP_CLUSTER_URLS.
+ */
+export async function ensureCluster(nodes = 3): Promise<string[]> {
+  let urls = (process.env.AMQP_CLUSTER_URLS ?? readEnvFile().AMQP_CLUSTER_URLS ?? "").split(",").filter(Boolean);
+  const up = await Promise.all(urls.map((u) => reachable(u)));
+  if (urls.length !== nodes || !up.every(Boolean)) {
+    const r = spawnSync("bash", [join(root, "scripts", "infra"), "up", "--cluster", String(nodes)], {
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    if (r.status !== 0) throw new Error(`scripts/infra up --cluster ${nodes} failed: the cluster tests need it`);
+    urls = (readEnvFile().AMQP_CLUSTER_URLS ?? "").split(",").filter(Boolean);
+  }
+  if (urls.length !== nodes) throw new Error(`no cluster of ${nodes} after scripts/infra up --cluster ${nodes}`);
+  process.env.AMQP_CLUSTER_URLS = urls.join(",");
+  return urls;
+}

@@ -13,6 +13,15 @@ const url = (protocols: string[]) =>
     ),
   );
 
+/** One broker URL or several, comma-separated (the nodes of a cluster). */
+const urlList = (protocols: string[]) =>
+  v.pipe(
+    v.string("is required"),
+    v.transform((s) => s.split(",").map((u) => u.trim())),
+    v.array(url(protocols)),
+    v.minLength(1, "is required"),
+  );
+
 const int = (fallback: number, min: number, max: number) =>
   v.optional(
     v.pipe(
@@ -37,7 +46,8 @@ const ConfigSchema = v.object({
   READ_DATABASE_URL: v.optional(url(["postgres", "postgresql"])),
   DATABASE_POOLER: v.optional(v.picklist(["none", "transaction"], "must be none or transaction"), "none"),
   DATABASE_SCHEMA: v.optional(v.pipe(v.string(), v.regex(/^[a-z_][a-z0-9_]*$/, "must be a lower-case identifier"))),
-  AMQP_URL: url(["amqp", "amqps"]),
+  // Several URLs (a cluster's nodes): each process connects to the first that answers, and moves on when it goes.
+  AMQP_URL: urlList(["amqp", "amqps"]),
   HOST: v.optional(v.pipe(v.string(), v.minLength(1)), "127.0.0.1"),
   PORT: int(3000, 0, 65535),
   EVENTS_EXCHANGE: v.optional(v.pipe(v.string(), v.regex(/^[\w.:-]+$/, "may use letters, digits, . _ : -")), "eventline.events"),
@@ -67,7 +77,8 @@ const ConfigSchema = v.object({
   CONSUMER_METRICS_PORT: int(9465, 0, 65535),
   CONSUMER_PREFETCH: int(64, 1, 1000),
   CONSUMER_MAX_ATTEMPTS: int(5, 1, 100),
-  CONSUMER_QUEUE_TYPE: v.optional(v.picklist(["classic", "quorum"], "must be classic or quorum"), "classic"),
+  // Unset: quorum when AMQP_URL names several nodes (a queue that outlives one), classic for one.
+  CONSUMER_QUEUE_TYPE: v.optional(v.picklist(["classic", "quorum"], "must be classic or quorum")),
   INBOX_RETENTION_HOURS: int(168, 0, 100_000),
   QUEUE_PREFIX: v.optional(v.pipe(v.string(), v.regex(/^[\w.:-]+$/, "may use letters, digits, . _ : -")), "eventline"),
   NOTIFY_CHANNEL: v.optional(
@@ -82,7 +93,7 @@ const ConfigSchema = v.object({
   SAGA_LEASE_MS: int(60_000, 100, 3_600_000),
 });
 
-const EdgeConfigSchema = v.object({ ...ConfigSchema.entries, AMQP_URL: v.optional(url(["amqp", "amqps"])) });
+const EdgeConfigSchema = v.object({ ...ConfigSchema.entries, AMQP_URL: v.optional(urlList(["amqp", "amqps"])) });
 
 export type Config = {
   databaseUrl: string;
@@ -91,7 +102,8 @@ export type Config = {
   databaseSchema?: string;
   /** DATABASE_URL (and READ_DATABASE_URL) lead through a pooler in transaction mode: the API only. */
   databasePooler: "none" | "transaction";
-  amqpUrl: string;
+  /** The broker's nodes, in the order a process tries them (AMQP_URL, or AMQP_URLS). */
+  amqpUrls: string[];
   host: string;
   port: number;
   eventsExchange: string;
@@ -145,9 +157,13 @@ export function loadConfig(
   options: { broker?: boolean } = {},
 ): Config {
   // An API in an isolate talks to Postgres only; without a broker AMQP_URL may be left out.
-  const parsed = v.safeParse(options.broker === false ? EdgeConfigSchema : ConfigSchema, env);
-  let auth: AuthConfig | undefined;
   const problems: string[] = [];
+  if (env.AMQP_URL && env.AMQP_URLS) problems.push("AMQP_URL and AMQP_URLS are both set: set one of them");
+  const parsed = v.safeParse(options.broker === false ? EdgeConfigSchema : ConfigSchema, {
+    ...env,
+    AMQP_URL: env.AMQP_URL ?? env.AMQP_URLS,
+  });
+  let auth: AuthConfig | undefined;
   try {
     auth = loadAuthConfig(env);
   } catch (error) {
@@ -155,7 +171,7 @@ export function loadConfig(
     problems.push(...error.problems);
   }
   if (!parsed.success) problems.unshift(...issueLines(parsed.issues));
-  if (!parsed.success || !auth) throw new ConfigError(problems);
+  if (!parsed.success || !auth || problems.length > 0) throw new ConfigError(problems);
   const c = parsed.output;
   if (c.DATABASE_POOLER === "transaction" && c.DATABASE_SCHEMA)
     throw new ConfigError(["DATABASE_SCHEMA cannot go through a transaction pooler: set the schema on the role or the database"]);
@@ -174,7 +190,7 @@ export function loadConfig(
     readDatabaseUrl: c.READ_DATABASE_URL ?? c.DATABASE_URL,
     databaseSchema: c.DATABASE_SCHEMA,
     databasePooler: c.DATABASE_POOLER,
-    amqpUrl: c.AMQP_URL ?? "",
+    amqpUrls: c.AMQP_URL ?? [],
     host: c.HOST,
     port: c.PORT,
     eventsExchange: c.EVENTS_EXCHANGE,
@@ -196,7 +212,7 @@ export function loadConfig(
       metricsPort: c.CONSUMER_METRICS_PORT,
       prefetch: c.CONSUMER_PREFETCH,
       maxAttempts: c.CONSUMER_MAX_ATTEMPTS,
-      queueType: c.CONSUMER_QUEUE_TYPE,
+      queueType: c.CONSUMER_QUEUE_TYPE ?? ((c.AMQP_URL?.length ?? 0) > 1 ? "quorum" : "classic"),
       inboxRetentionMs: c.INBOX_RETENTION_HOURS * 3600 * 1000,
       queuePrefix: c.QUEUE_PREFIX,
     },

@@ -55,4 +55,22 @@ describe("configuration", () => {
     expect(() => databases(pooled, "relay")).toThrow("the relay needs a direct connection");
     expect(() => databases(pooled, "saga")).toThrow("the saga needs a direct connection");
   });
+
+  it("takes a cluster's nodes as a list in AMQP_URL or AMQP_URLS, and then makes queues quorum queues", () => {
+    const nodes = "amqp://u:p@127.0.0.1:5672, amqp://u:p@127.0.0.1:5673,amqp://u:p@127.0.0.1:5674";
+    const cluster = loadConfig({ ...valid, AMQP_URL: nodes });
+    expect(cluster.amqpUrls).toEqual(["amqp://u:p@127.0.0.1:5672", "amqp://u:p@127.0.0.1:5673", "amqp://u:p@127.0.0.1:5674"]);
+    expect(cluster.consumer.queueType).toBe("quorum");
+    const { AMQP_URL: _, ...withoutUrl } = valid;
+    expect(loadConfig({ ...withoutUrl, AMQP_URLS: nodes }).amqpUrls).toHaveLength(3);
+    expect(loadConfig(valid).consumer.queueType).toBe("classic");
+    expect(loadConfig({ ...valid, AMQP_URL: nodes, CONSUMER_QUEUE_TYPE: "classic" }).consumer.queueType).toBe("classic");
+  });
+
+  it("names the bad node of a list, and refuses AMQP_URL and AMQP_URLS together", () => {
+    expect(() => loadConfig({ ...valid, AMQP_URL: "amqp://u:p@127.0.0.1:5672,http://127.0.0.1:5673" })).toThrow(
+      "AMQP_URL (item 2) must start with amqp:// or amqps://",
+    );
+    expect(() => loadConfig({ ...valid, AMQP_URLS: "amqp://u:p@127.0.0.1:5673" })).toThrow("AMQP_URL and AMQP_URLS are both set");
+  });
 });

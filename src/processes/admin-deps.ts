@@ -28,7 +28,7 @@ export type AdminWiring = {
   auditLagMs?: number;
   /** The sagas' types: their starters are consumers with inboxes too. */
   sagaTypes?: string[];
-  amqpUrl: string;
+  amqpUrls: string[];
   queuePrefix: string;
   notifyChannel: string;
   log: Logger;
@@ -43,7 +43,7 @@ function readModelNamed(w: AdminWiring, name: string): ConsumerDefinition {
 
 /** The admin routes' dependencies on the real components: the one wiring the API process and its tests share. */
 export function createAdminDeps(w: AdminWiring): AdminDeps & { console: ConsoleReads } {
-  const withBroker = <T>(work: (conn: ChannelModel) => Promise<T>) => withBrokerConnection(w.amqpUrl, work);
+  const withBroker = <T>(work: (conn: ChannelModel) => Promise<T>) => withBrokerConnection(w.amqpUrls, work);
   const rebuilds: Record<string, RebuildStatus> = {};
   return {
     console: consoleReads(w, withBroker, rebuilds),

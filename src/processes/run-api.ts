@@ -44,7 +44,7 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
     readModels: wired.readModels,
     sagaTypes: wired.sagas().map((saga) => saga.type),
     auditLagMs: config.auditLagMs,
-    amqpUrl: config.amqpUrl,
+    amqpUrls: config.amqpUrls,
     queuePrefix: config.consumer.queuePrefix,
     notifyChannel: config.notifyChannel,
     log,
@@ -64,7 +64,7 @@ export async function runApi(ctx: ProcessContext): Promise<void> {
     ready: async () => {
       await assertHorizonMoving(db.sql, config.horizonStallSeconds);
       if (db.readSql !== db.sql) await db.readSql`select 1`;
-      await withBrokerConnection(config.amqpUrl, async (conn) => (await conn.createChannel()).close());
+      await withBrokerConnection(config.amqpUrls, async (conn) => (await conn.createChannel()).close());
     },
     metrics: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
     observe: (method, status, seconds) => {

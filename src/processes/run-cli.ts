@@ -91,7 +91,7 @@ export async function runReadModels(ctx: ProcessContext, [sub, name]: string[]):
 
 export async function runDeadLetters(config: Config, [sub, consumer, ...ids]: string[]): Promise<void> {
   if (!sub || !consumer) return usage("dead-letters list|replay|purge <consumer> [message-id ...]");
-  await withBrokerConnection(config.amqpUrl, async (conn) => {
+  await withBrokerConnection(config.amqpUrls, async (conn) => {
     const prefix = config.consumer.queuePrefix;
     if (sub === "list") for (const d of await listDeadLetters(conn, consumer, prefix)) out(JSON.stringify(d));
     else if (sub === "show")

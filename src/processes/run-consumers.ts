@@ -28,7 +28,7 @@ export async function runConsumers(ctx: ProcessContext, which: string | undefine
   const wired = wireProcess(ctx, `consumer-${which}`);
   const { db } = wired;
   const defs = which === "all" ? wired.readModels : wired.readModels.filter((d) => d.name === which);
-  const broker = connectBroker(config.amqpUrl, log, `${ctx.app.name}-consumer-${which}`);
+  const broker = connectBroker(config.amqpUrls, log, `${ctx.app.name}-consumer-${which}`);
   const registry = new Registry();
   const liveness = createLiveness({ stallMs: config.stall.afterMs });
   horizonGauge(registry, db.sql);

@@ -35,7 +35,7 @@ export async function runRelay(ctx: ProcessContext): Promise<void> {
     schema: config.databaseSchema,
     timeouts: sessionTimeouts(config, "relay"),
   });
-  const broker = connectBroker(config.amqpUrl, log, "eventline-relay");
+  const broker = connectBroker(config.amqpUrls, log, "eventline-relay");
   const registry = new Registry();
   const liveness = createLiveness({ stallMs: config.stall.afterMs });
   const metrics = createRelayMetrics(registry, () => outboxStatus(sql).then((s) => ({ ...s, parkedStreams: s.parked.length })));

@@ -24,7 +24,7 @@ export async function runSaga(ctx: ProcessContext): Promise<void> {
   const { db } = wired;
   const sagas = wired.sagas();
   const sagaChannel = `${config.notifyChannel}_sagas`;
-  const broker = connectBroker(config.amqpUrl, log, `${ctx.app.name}-saga`);
+  const broker = connectBroker(config.amqpUrls, log, `${ctx.app.name}-saga`);
   const registry = new Registry();
   const liveness = createLiveness({ stallMs: config.stall.afterMs });
   new Gauge({

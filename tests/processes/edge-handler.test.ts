@@ -36,7 +36,7 @@ describe("the admin rebuild through a transaction pooler", () => {
       readSql: unused,
       store: undefined as unknown as EventStore,
       readModels: [],
-      amqpUrl: "amqp://127.0.0.1:9",
+      amqpUrls: ["amqp://127.0.0.1:9"],
       queuePrefix: "x",
       notifyChannel: "x",
       log: createLogger({ role: "test" }, "error"),

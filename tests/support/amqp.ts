@@ -12,18 +12,22 @@ export type Received = { messageId: string; routingKey: string; streamId: string
  * An independent consumer: a durable queue bound to the exchange, so messages survive a broker restart.
  * `reconnect()` picks the queue up again after one.
  */
-export async function createCollector(exchange: string, bindingKey = "#") {
+export async function createCollector(
+  exchange: string,
+  bindingKey = "#",
+  options: { url?: string; queueType?: "classic" | "quorum" } = {},
+) {
   const queue = `test.collector.${crypto.randomUUID().slice(0, 8)}`;
   const received: Received[] = [];
   let conn: ChannelModel | undefined;
   let ch: Channel | undefined;
 
   async function attach() {
-    conn = await amqp.connect(amqpUrl());
+    conn = await amqp.connect(options.url ?? amqpUrl());
     conn.on("error", () => {});
     ch = await conn.createChannel();
     await ch.assertExchange(exchange, "topic", { durable: true });
-    await ch.assertQueue(queue, { durable: true });
+    await ch.assertQueue(queue, { durable: true, arguments: { "x-queue-type": options.queueType ?? "classic" } });
     await ch.bindQueue(queue, exchange, bindingKey);
     await ch.consume(queue, (m) => {
       if (!m) return;

@@ -39,7 +39,7 @@ export async function createShopHarness(
     readSql: db.sql,
     store: shop.store,
     readModels: shop.readModels,
-    amqpUrl: amqpUrl(),
+    amqpUrls: [amqpUrl()],
     queuePrefix,
     notifyChannel,
     log,
