@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { connect } from "../src/store/connect.ts";
 import { benchAppends } from "./bench/appends.ts";
+import { benchCompetingConsumers } from "./bench/competing-consumers.ts";
 import { benchHttp, measureNoopTracing, measureTokenVerification } from "./bench/http.ts";
 import { round } from "./bench/measure.ts";
 import { benchReadModel } from "./bench/read-model.ts";
@@ -68,6 +69,9 @@ const readModel = await section("read model", async () => [
   ),
   await benchReadModel(url, AMQP_URL, 1_000, smoke ? 1 : 15, null, "one upsert per event"),
 ]);
+const competing = await section("competing consumers", () =>
+  benchCompetingConsumers(url, AMQP_URL, [1, 2, 4], smoke ? 600 : 20_000),
+);
 const rebuild = await section("rebuild", () => benchRebuild(url, smoke ? 5_000 : 1_000_000, smoke ? 2_000 : 100_000));
 const snapshots = await section("snapshots", () => benchSnapshots(url, [10, 1_000, 10_000], smoke ? 3 : 20));
 await admin.unsafe(`drop database if exists ${benchDb} with (force)`);
@@ -86,6 +90,7 @@ const result = {
   runtimes,
   relay,
   readModel,
+  competing,
   rebuild,
   snapshots,
   machineLoad,
@@ -151,6 +156,16 @@ lines.push(
     (r) => `| highest rate held 60 s without growing lag, ${r.handler} | ${r.highestSustainedRate ?? "not measured"} |`,
   ),
   ...rebuild.map((r) => `| rebuild, ${r.handler} (${r.events} events) events/s | ${round(r.perSecond, 0)} |`),
+);
+const alone = competing[0]?.perSecond ?? 0;
+lines.push(
+  "",
+  "| competing consumers (one upsert per event, one queue) | events | events/s | against one instance |",
+  "|---|---|---|---|",
+  ...competing.map(
+    (c) =>
+      `| ${c.instances} instance${c.instances > 1 ? "s" : ""} | ${c.events} | ${round(c.perSecond, 0)} | ${alone ? `${round(c.perSecond / alone, 2)}×` : "n/a"} |`,
+  ),
 );
 lines.push("", "| stream load | without snapshots ms | with snapshots ms | events read with |", "|---|---|---|---|");
 for (const s of snapshots)

@@ -36,7 +36,16 @@ describe("the benchmark (smoke size)", () => {
     expect(json.tokens.firstSightUs).toBeGreaterThan(json.tokens.rememberedUs);
     expect(json.relay.events).toBe(300);
     expect(json.relay.roundRatios).toHaveLength(3);
-    expect(Object.keys(json.machineLoad)).toEqual(["appends", "http", "runtimes", "relay", "read model", "rebuild", "snapshots"]);
+    expect(Object.keys(json.machineLoad)).toEqual([
+      "appends",
+      "http",
+      "runtimes",
+      "relay",
+      "read model",
+      "competing consumers",
+      "rebuild",
+      "snapshots",
+    ]);
     // Each runtime answered commands (a refused token or a pooler fault would show as non-2xx or throw).
     expect(json.runtimes.map((r: { non2xx: number }) => r.non2xx)).toEqual([0, 0, 0]);
     for (const r of json.runtimes) expect(r.perSecond > 0 && r.firstCommandMs > 0).toBe(true);
@@ -47,6 +56,13 @@ describe("the benchmark (smoke size)", () => {
       "set-based (handleBatch)",
       "one upsert per event",
     ]);
+    // One queue served by 1, 2 and 4 instances, each applying all 600 events.
+    expect(json.competing.map((c: { instances: number; events: number }) => [c.instances, c.events])).toEqual([
+      [1, 600],
+      [2, 600],
+      [4, 600],
+    ]);
+    expect(out).toContain("| 4 instances | 600 |");
     expect(json.rebuild.map((r: { events: number }) => r.events)).toEqual([5_000, 2_000]);
     expect(json.snapshots.map((s: { eventsReadWith: number }) => s.eventsReadWith)).toEqual([10, 0, 0]);
   }, 180_000);
