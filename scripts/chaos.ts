@@ -1,6 +1,8 @@
 /**
- * `bun run chaos [--minutes N] [--commands N] [--alarm-seconds N] [--keep]`: the chaos run against real
- * processes on loopback (bounded in time and in commands). Exits 1 unless every fault bit, something was
+ * `bun run chaos [--minutes N] [--commands N] [--alarm-seconds N] [--cluster] [--read-database] [--keep]`:
+ * the chaos run against real processes on loopback (bounded in time and in commands). `--cluster` runs it
+ * on a three-node RabbitMQ cluster with two instances of each consumer, killing and stopping nodes;
+ * `--read-database` puts the read side in a second database (always so with `--cluster`). Exits 1 unless every fault bit, something was
  * accepted, and nothing was lost, charged, refunded, reserved or decided twice.
  */
 import { parseArgs } from "node:util";
@@ -12,6 +14,8 @@ const { values } = parseArgs({
     commands: { type: "string", default: "5000" },
     "alarm-seconds": { type: "string", default: "20" },
     keep: { type: "boolean", default: false },
+    cluster: { type: "boolean", default: false },
+    "read-database": { type: "boolean", default: false },
   },
 });
 const minutes = Number(values.minutes);
@@ -26,6 +30,8 @@ const summary = await runChaos({
   maxCommands: commands,
   alarmMs: alarmSeconds * 1000,
   keep: values.keep,
+  cluster: values.cluster,
+  readDatabase: values.cluster || values["read-database"],
 });
 console.log(formatSummary(summary));
 process.exit(isClean(summary) ? 0 : 1);

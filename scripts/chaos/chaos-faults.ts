@@ -21,6 +21,8 @@ export type Fault = { name: string; inject: () => Promise<FaultProof> };
 
 export type FaultDeps = {
   sql: Sql;
+  /** Where the read models live (READ_DATABASE_URL): the same database as `sql`, or another. */
+  readSql: Sql;
   databaseUrl: string;
   schema: string;
   shop: ReturnType<typeof createShop>;
@@ -163,7 +165,7 @@ export function chaosFaults(deps: FaultDeps): Fault[] {
             if (row?.position && (await deps.shop.hasApplied("orders", row.position))) past = row.position;
             else await sleep(100);
           }
-          const rebuilt = await rebuildReadModel({ sql: deps.sql, store: deps.shop.store, def });
+          const rebuilt = await rebuildReadModel({ sql: deps.readSql, store: deps.shop.store, def });
           await sleep(Math.max(0, deps.holdMs - (Date.now() - started)));
           const age = (await oldestTransaction(deps.sql)).ageSeconds;
           return {
@@ -195,4 +197,80 @@ export function chaosFaults(deps: FaultDeps): Fault[] {
       },
     },
   ];
+}
+
+/** How many client connections a cluster node holds (0 when it does not answer). */
+function connectionsOn(node: number): number {
+  const r = spawnSync("bash", [join(root, "scripts", "infra"), "cluster-ctl", String(node), "list_connections", "name"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+    timeout: 60_000,
+  });
+  return r.status === 0 ? r.stdout.split("\n").filter((l) => l.trim() !== "").length : 0;
+}
+
+function runningNodes(via: number): string {
+  const r = spawnSync(
+    "bash",
+    [join(root, "scripts", "infra"), "cluster-ctl", String(via), "eval", "rabbit_nodes:all_running()."],
+    {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+      timeout: 60_000,
+    },
+  );
+  return r.stdout.trim();
+}
+
+/**
+ * The cluster run's faults, under the same load: node 1 dies (SIGKILL, nothing confirmed or closed), comes
+ * back and rejoins; then node 2 is stopped cleanly and later started again. Each proves it bit: the node
+ * held client connections when it went, and the cluster's running nodes changed as said.
+ */
+export function clusterFaults(deps: { log: (line: string) => void }): Fault[] {
+  const gone = (node: number, how: "cluster-kill" | "cluster-stop") => async (): Promise<FaultProof> => {
+    const pid = infra("cluster-pid", String(node)).trim();
+    const clients = connectionsOn(node);
+    infra(how, String(node));
+    const other = node === 1 ? 2 : 1;
+    await sleep(1_000);
+    const running = runningNodes(other);
+    const alive = spawnSync("kill", ["-0", pid]).status === 0;
+    deps.log(`chaos:   node ${node} had ${clients} client connections; running now: ${running}`);
+    return {
+      bit: !alive && clients > 0 && !running.includes(`eventline-${node}@`),
+      evidence: `node ${node} (pid ${pid}) held ${clients} client connections, ${alive ? "still alive" : "gone"}; running nodes ${running}`,
+    };
+  };
+  const back = (node: number) => async (): Promise<FaultProof> => {
+    const before = infra("cluster-pid", String(node)).trim();
+    infra("cluster-start", String(node));
+    const after = infra("cluster-pid", String(node)).trim();
+    const running = runningNodes(node);
+    return {
+      bit: after !== "" && after !== before && running.includes(`eventline-${node}@`),
+      evidence: `node ${node} pid ${before || "none"} -> ${after}; running nodes ${running}`,
+    };
+  };
+  return [
+    { name: "RabbitMQ node 1 killed (SIGKILL)", inject: gone(1, "cluster-kill") },
+    { name: "RabbitMQ node 1 started again and rejoined", inject: back(1) },
+    { name: "RabbitMQ node 2 stopped (a clean shutdown)", inject: gone(2, "cluster-stop") },
+    { name: "RabbitMQ node 2 started again and rejoined", inject: back(2) },
+  ];
+}
+
+/** Each queue with this prefix (named without it): its type and how many consumers it has now (asked of a cluster node). */
+export function queuesOnCluster(prefix: string, via = 3): Record<string, { type: string; consumers: number }> {
+  const r = spawnSync(
+    "bash",
+    [join(root, "scripts", "infra"), "cluster-ctl", String(via), "list_queues", "name", "type", "consumers"],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 60_000 },
+  );
+  const queues: Record<string, { type: string; consumers: number }> = {};
+  for (const line of r.stdout.split("\n")) {
+    const [name, type, consumers] = line.trim().split(/\s+/);
+    if (name?.startsWith(`${prefix}.`) && type) queues[name.slice(prefix.length + 1)] = { type, consumers: Number(consumers) };
+  }
+  return queues;
 }

@@ -13,10 +13,10 @@ import { createShop } from "../../examples/shop/create-shop.ts";
 import { connect } from "../../src/store/connect.ts";
 import { bearer, staffBearer } from "../bearer.ts";
 import { deleteBrokerObjects } from "../broker-cleanup.ts";
-import { ensureInfraEnv, root } from "../infra-env.ts";
+import { ensureCluster, ensureInfraEnv, root } from "../infra-env.ts";
 import { freePort, type RunningProcess, shopProcesses, startProcess } from "../process-runner.ts";
 import { check, type Findings, settle, windowsBetween } from "./chaos-checks.ts";
-import { chaosFaults, type FaultOutcome } from "./chaos-faults.ts";
+import { chaosFaults, clusterFaults, type FaultOutcome, queuesOnCluster } from "./chaos-faults.ts";
 import { runLoad, type Seed, type Sent } from "./chaos-load.ts";
 
 export type ChaosOptions = {
@@ -29,6 +29,13 @@ export type ChaosOptions = {
   log?: (line: string) => void;
   /** Keep the run's schema afterwards, for inspection. */
   keep?: boolean;
+  /**
+   * On the local three-node RabbitMQ cluster (quorum queues), with two instances of every read model's
+   * consumer, and nodes killed, stopped and restarted as the faults.
+   */
+  cluster?: boolean;
+  /** Read models, inboxes and sagas in a second database (READ_DATABASE_URL); default: in cluster mode. */
+  readDatabase?: boolean;
 };
 
 export type ChaosSummary = Findings & {
@@ -39,6 +46,10 @@ export type ChaosSummary = Findings & {
   /** The load began before the first fault and was still sending after the last one. */
   loadSpannedFaults: boolean;
   settled: boolean;
+  /** On the cluster: each consumer queue's type and consumers when the run settled. */
+  queues?: Record<string, { type: string; consumers: number }>;
+  /** The database the read models, inboxes and sagas lived in. */
+  readDatabase: string;
   windowsWithout2xx: number;
   errorsOutsideFaults: number;
   errorDetails: string[];
@@ -81,17 +92,31 @@ async function until(what: string, test: () => Promise<boolean>, ms = 60_000) {
 export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const log = options.log ?? ((line: string) => console.log(line));
   const { DATABASE_URL, AMQP_URL } = await ensureInfraEnv();
+  const nodes = options.cluster ? await ensureCluster(3) : [AMQP_URL];
   const tag = crypto.randomUUID().slice(0, 8);
   const schema = `chaos_${tag}`;
   const admin = connect(DATABASE_URL, { max: 1 });
   await admin.unsafe(`create schema ${schema}`);
+  const readDatabase = options.readDatabase ?? options.cluster ?? false;
+  let READ_DATABASE_URL = DATABASE_URL;
+  if (readDatabase) {
+    const [exists] = await admin`select 1 from pg_database where datname = 'eventline_read'`;
+    if (!exists) await admin.unsafe("create database eventline_read");
+    const u = new URL(DATABASE_URL);
+    u.pathname = "/eventline_read";
+    READ_DATABASE_URL = u.toString();
+    const readAdmin = connect(READ_DATABASE_URL, { max: 1 });
+    await readAdmin.unsafe(`create schema ${schema}`);
+    await readAdmin.end();
+  }
   await admin.end();
   const port = freePort();
   const providerPort = freePort();
   const base = `http://127.0.0.1:${port}`;
   const env: Record<string, string> = {
     DATABASE_URL,
-    AMQP_URL,
+    READ_DATABASE_URL,
+    AMQP_URL: nodes.join(","),
     DATABASE_SCHEMA: schema,
     EVENTS_EXCHANGE: `chaos.${tag}`,
     QUEUE_PREFIX: `chaos.${tag}`,
@@ -114,10 +139,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   });
   if (migrate.status !== 0) throw new Error("migrate failed");
 
-  const roles = shopProcesses;
+  // On the cluster every read model's consumer runs twice, and each process is told the nodes in another
+  // order, so their connections (and the queues they declare first) spread over the nodes.
+  const roles: Record<string, string[]> = options.cluster
+    ? { ...shopProcesses, consumers: ["consumer", "all"], "consumers-2": ["consumer", "all"] }
+    : shopProcesses;
   const running = new Map<string, RunningProcess>();
   const start = (name: string, extraEnv: Record<string, string> = {}) => {
-    const p = startProcess(name, roles[name] as string[], { ...env, ...extraEnv });
+    const turn = Object.keys(roles).indexOf(name) % nodes.length;
+    const amqp = [...nodes.slice(turn), ...nodes.slice(0, turn)].join(",");
+    const p = startProcess(name, roles[name] as string[], { ...env, AMQP_URL: amqp, ...extraEnv });
     running.set(name, p);
     return p;
   };
@@ -126,7 +157,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   await until("the payment provider", async () => (await fetch(`${env.PAYMENT_PROVIDER_URL}/health`)).status === 200);
 
   const sql = connect(DATABASE_URL, { max: 4, schema });
-  const shop = createShop({ sql, notifyChannel: env.NOTIFY_CHANNEL });
+  const readSql = readDatabase ? connect(READ_DATABASE_URL, { max: 4, schema }) : sql;
+  const databases = { sql, readSql };
+  const shop = createShop({ sql, readSql, notifyChannel: env.NOTIFY_CHANNEL });
+  if (options.cluster) {
+    // Quorum queues take a moment to form on three nodes; an event published before its only queue exists
+    // comes back unroutable and spends the relay's attempts. Both instances of each consumer are on first.
+    const readModels = shop.readModels.map((d) => d.name);
+    await until("every consumer on its queue", async () => {
+      const queues = queuesOnCluster(env.QUEUE_PREFIX as string);
+      return readModels.every((q) => queues[q]?.consumers === 2) && queues.checkout?.consumers === 1;
+    });
+  }
   try {
     // Seed: a few products with stock, and customers.
     const staff = await staffBearer(env);
@@ -174,17 +216,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       },
       sent,
     );
-    const faults = chaosFaults({
-      sql,
-      databaseUrl: DATABASE_URL,
-      schema,
-      shop,
-      running,
-      start,
-      alarmMs: options.alarmMs ?? 6_000,
-      holdMs: 3_000,
-      log,
-    });
+    const faults = options.cluster
+      ? clusterFaults({ log })
+      : chaosFaults({
+          sql,
+          readSql,
+          databaseUrl: DATABASE_URL,
+          schema,
+          shop,
+          running,
+          start,
+          alarmMs: options.alarmMs ?? 6_000,
+          holdMs: 3_000,
+          log,
+        });
     const outcomes: FaultOutcome[] = [];
     // A quiet gap before each fault, counted from the end of the one before, so every window between two
     // faults has answers in it however long a fault took.
@@ -200,7 +245,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     loadUntil = Date.now() + gap;
     await load;
     log(`chaos: load done (${sent.length} commands); waiting for the system to settle`);
-    const { settled, waitedMs } = await settle(sql, shop, options.settleMs ?? 90_000);
+    const { settled, waitedMs } = await settle(databases, shop, options.settleMs ?? 90_000);
     log(`chaos: ${settled ? "settled" : "did NOT settle"} after ${Math.round(waitedMs / 1000)} s`);
     if (!settled) {
       // Whoever reads a failed run needs the processes' own account of it.
@@ -213,7 +258,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         );
       }
     }
-    const findings = await check(sql, shop, sent, seedQuantity);
+    const findings = await check(databases, shop, sent, seedQuantity);
+    const queues = options.cluster ? queuesOnCluster(env.QUEUE_PREFIX as string) : undefined;
     const faultTimes = outcomes.map((o) => o.startedAt);
     return {
       commandsSent: sent.length,
@@ -226,21 +272,26 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         Math.min(...sent.map((s) => s.at)) < Math.min(...faultTimes) &&
         Math.max(...sent.map((s) => s.at)) > Math.max(...outcomes.map((o) => o.endedAt)),
       settled,
+      queues,
+      readDatabase: new URL(READ_DATABASE_URL).pathname.slice(1),
       ...windowsBetween(sent, outcomes, 5_000),
       ...findings,
     };
   } finally {
     for (const p of running.values()) await p.stop("SIGTERM");
     await sql.end({ timeout: 5 });
-    await deleteBrokerObjects(AMQP_URL, {
+    if (readSql !== sql) await readSql.end({ timeout: 5 });
+    await deleteBrokerObjects(nodes, {
       consumers: [...shop.readModels.map((d) => d.name), "checkout"],
       prefix: env.QUEUE_PREFIX as string,
       exchanges: [env.EVENTS_EXCHANGE as string],
     }).catch((e) => log(`chaos: broker cleanup failed: ${e}`));
     if (!options.keep) {
-      const a = connect(DATABASE_URL, { max: 1 });
-      await a.unsafe(`drop schema ${schema} cascade`);
-      await a.end();
+      for (const url of new Set([DATABASE_URL, READ_DATABASE_URL])) {
+        const a = connect(url, { max: 1 });
+        await a.unsafe(`drop schema ${schema} cascade`);
+        await a.end();
+      }
     }
   }
 }
@@ -258,6 +309,14 @@ export function formatSummary(s: ChaosSummary): string {
     ),
     `  load spanned faults    ${s.loadSpannedFaults}`,
     `  settled                ${s.settled}`,
+    `  read side in database  ${s.readDatabase}`,
+    ...(s.queues
+      ? [
+          `  queues (type, consumers) ${Object.entries(s.queues)
+            .map(([q, v]) => `${q} ${v.type} ${v.consumers}`)
+            .join(", ")}`,
+        ]
+      : []),
     `  windows without 2xx    ${s.windowsWithout2xx}`,
     `  5xx outside faults     ${s.errorsOutsideFaults}${s.errorDetails.length ? ` (${s.errorDetails.join("; ")})` : ""}`,
     `  orders confirmed       ${s.ordersConfirmed}, cancelled ${s.ordersCancelled}`,
@@ -272,7 +331,7 @@ export function formatSummary(s: ChaosSummary): string {
     `  audit findings         ${JSON.stringify(s.auditFindings)}${s.auditDetails.length ? ` (${s.auditDetails.join("; ")})` : ""}`,
     `  orders shown wrong     ${s.ordersShownWrong} (orders read model against the events, in plain SQL)`,
     `  stuck sagas            ${s.stuckSagas}`,
-    `  parked streams         ${s.parkedStreams}`,
+    `  parked streams         ${s.parkedStreams}${s.parkedDetails.length ? ` (${s.parkedDetails.join("; ")})` : ""}`,
     `  stock receipts out of range ${s.stockReceivedOutOfRange}`,
     `  verdict                ${isClean(s) ? "clean" : "NOT CLEAN"}`,
   ].join("\n");

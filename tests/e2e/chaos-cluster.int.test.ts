@@ -1,0 +1,45 @@
+import { describe, expect, it } from "bun:test";
+import { formatSummary, isClean, runChaos } from "../../scripts/chaos/run-chaos.ts";
+
+describe("the chaos run on a three-node RabbitMQ cluster (CI size)", () => {
+  it("loses, duplicates or half-does nothing while nodes die and come back under two instances of every consumer, with the read side in its own database", async () => {
+    const summary = await runChaos({ durationMs: 20_000, maxCommands: 300, cluster: true, log: () => {} });
+    console.log(formatSummary(summary));
+    expect(summary.faults.map((f) => ({ fault: f.name, bit: f.bit }))).toEqual([
+      { fault: "RabbitMQ node 1 killed (SIGKILL)", bit: true },
+      { fault: "RabbitMQ node 1 started again and rejoined", bit: true },
+      { fault: "RabbitMQ node 2 stopped (a clean shutdown)", bit: true },
+      { fault: "RabbitMQ node 2 started again and rejoined", bit: true },
+    ]);
+    expect(summary.readDatabase).toBe("eventline_read");
+    // Every consumer's queues are quorum queues, and each main queue had both instances consuming at the end.
+    const queues = summary.queues ?? {};
+    expect(Object.values(queues).every((q) => q.type === "quorum")).toBe(true);
+    const main = Object.entries(queues).filter(([name]) => !name.endsWith(".retry") && !name.endsWith(".dead"));
+    expect(Object.fromEntries(main.map(([name, q]) => [name, q.consumers]))).toEqual({
+      catalog: 2,
+      orders: 2,
+      customers: 2,
+      sales: 2,
+      checkout: 1,
+    });
+    expect(summary.accepted).toBeGreaterThan(100);
+    expect(summary.loadSpannedFaults).toBe(true);
+    expect(summary.settled).toBe(true);
+    expect(summary.lostDetails).toEqual([]);
+    expect({
+      charges: summary.duplicateCharges,
+      refunds: summary.duplicateRefunds,
+      reservations: summary.duplicateReservations,
+      outcomes: summary.duplicateOutcomes,
+    }).toEqual({ charges: 0, refunds: 0, reservations: 0, outcomes: 0 });
+    expect(summary.orderDetails).toEqual([]);
+    expect(summary.readModelRowsDiffering).toEqual({ catalog: 0, orders: 0, customers: 0, sales: 0 });
+    expect(summary.auditFindings).toEqual({ catalog: 0, orders: 0, customers: 0, sales: 0, checkout: 0 });
+    expect(summary.ordersShownWrong).toBe(0);
+    expect(summary.stuckSagas).toBe(0);
+    expect(summary.parkedStreams).toBe(0);
+    expect(summary.ordersConfirmed).toBeGreaterThan(0);
+    expect(isClean(summary)).toBe(true);
+  }, 300_000);
+});
