@@ -3,7 +3,7 @@ import { formatSummary, isClean, runChaos } from "../../scripts/chaos/run-chaos.
 
 describe("the chaos run (CI size)", () => {
   it("proves every fault bit and loses, duplicates or half-does nothing, by the client's record and the provider's table", async () => {
-    const summary = await runChaos({ durationMs: 45_000, maxCommands: 600, log: () => {} });
+    const summary = await runChaos({ durationMs: 45_000, maxCommands: 600, readDatabase: true, log: () => {} });
     console.log(formatSummary(summary));
     expect(summary.faults.map((f) => ({ fault: f.name, bit: f.bit }))).toEqual(
       summary.faults.map((f) => ({ fault: f.name, bit: true })),
@@ -13,6 +13,8 @@ describe("the chaos run (CI size)", () => {
     expect(summary.accepted).toBeGreaterThan(100);
     expect(summary.loadSpannedFaults).toBe(true);
     expect(summary.settled).toBe(true);
+    // The read models, inboxes and sagas lived in a second database.
+    expect(summary.readDatabase).toBe("eventline_read");
     expect(summary.windowsWithout2xx).toBe(0);
     expect(summary.errorDetails).toEqual([]);
     expect(summary.lostDetails).toEqual([]);
