@@ -84,7 +84,9 @@ describe("authentication settings", () => {
       "AUTH_JWT_SECRET and AUTH_JWKS_URL: set one, not both",
     ]);
     expect(problemsOf({ AUTH_CLOCK_SKEW_SECONDS: "301" })).toEqual(["AUTH_CLOCK_SKEW_SECONDS must be at most 300"]);
-    expect(problemsOf({ CORS_ORIGINS: "https://ok.example.com, *" })[0]).toStartWith("CORS_ORIGINS.1 must be origins like");
+    expect(problemsOf({ CORS_ORIGINS: "https://ok.example.com, *" })[0]).toStartWith(
+      "CORS_ORIGINS (item 2) must be origins like",
+    );
   });
 
   it("take a key set instead of a secret, and an allow-list of origins", () => {

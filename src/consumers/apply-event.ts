@@ -34,7 +34,11 @@ export async function takeConsumerLock(tx: TransactionSql, consumer: string): Pr
 const consumerLockKey = (tx: TransactionSql, consumer: string) =>
   tx`hashtext('eventline.consumer.' || current_schema() || '.' || ${consumer})`;
 
-/** Runs the definition's handlers over events already known to be new, in order. */
+/**
+ * Runs the definition's handlers over events already known to be new. Each stream's events go one after
+ * another in version order; different streams' go at once, so their statements are pipelined on the
+ * transaction's connection instead of waiting a round trip each (unless the definition is `sequential`).
+ */
 export async function runHandlers(
   tx: TransactionSql,
   def: ConsumerDefinition,
@@ -46,7 +50,25 @@ export async function runHandlers(
     await def.handleBatch({ tx, tables, events });
     return;
   }
-  for (const event of events) await def.handlers[event.type]?.({ tx, tables, event });
+  const handle = (event: RecordedEvent) => def.handlers[event.type]?.({ tx, tables, event });
+  if (def.sequential) {
+    for (const event of events) await handle(event);
+    return;
+  }
+  const byStream = new Map<string, RecordedEvent[]>();
+  for (const e of events) {
+    const list = byStream.get(e.streamId);
+    if (list) list.push(e);
+    else byStream.set(e.streamId, [e]);
+  }
+  const chains = await Promise.allSettled(
+    [...byStream.values()].map(async (stream) => {
+      for (const event of stream) await handle(event);
+    }),
+  );
+  // Every chain has finished before the transaction rolls back, so none sends a statement after it.
+  const failed = chains.find((c): c is PromiseRejectedResult => c.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /**

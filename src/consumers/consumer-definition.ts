@@ -22,6 +22,13 @@ export type ConsumerDefinition = {
    * thousand round trips. It must leave the same rows as handling the events one by one would.
    */
   handleBatch?: (context: BatchHandlerContext) => Promise<void>;
+  /**
+   * Handlers of different streams run interleaved in one transaction (each stream's events still in
+   * version order), so a row that several streams write must be changed in single statements (an upsert,
+   * `n = n + 1`), never read into a handler and written back. `sequential: true` runs them one at a time
+   * in log order instead, at a round trip per statement.
+   */
+  sequential?: boolean;
 };
 
 export function assertConsumerDefinition(def: ConsumerDefinition): void {
@@ -50,6 +57,8 @@ export type ReadModelDefinition<E extends Event, T extends string> = {
     }) => Promise<void>;
   };
   handleBatch?: (context: { tx: TransactionSql; tables: Record<T, string>; events: RecordedEvent<E>[] }) => Promise<void>;
+  /** See ConsumerDefinition.sequential. */
+  sequential?: boolean;
 };
 
 /**
