@@ -161,7 +161,7 @@ export function loadConfig(
   if (env.AMQP_URL && env.AMQP_URLS) problems.push("AMQP_URL and AMQP_URLS are both set: set one of them");
   const parsed = v.safeParse(options.broker === false ? EdgeConfigSchema : ConfigSchema, {
     ...env,
-    AMQP_URL: env.AMQP_URL ?? env.AMQP_URLS,
+    AMQP_URL: env.AMQP_URL || env.AMQP_URLS || undefined,
   });
   let auth: AuthConfig | undefined;
   try {
@@ -170,7 +170,9 @@ export function loadConfig(
     if (!(error instanceof ConfigError)) throw error;
     problems.push(...error.problems);
   }
-  if (!parsed.success) problems.unshift(...issueLines(parsed.issues));
+  // The list was read from AMQP_URLS: its problems are named after it.
+  const viaUrls = (line: string) => (!env.AMQP_URL && env.AMQP_URLS ? line.replace(/^AMQP_URL\b/, "AMQP_URLS") : line);
+  if (!parsed.success) problems.unshift(...issueLines(parsed.issues).map(viaUrls));
   if (!parsed.success || !auth || problems.length > 0) throw new ConfigError(problems);
   const c = parsed.output;
   if (c.DATABASE_POOLER === "transaction" && c.DATABASE_SCHEMA)
@@ -190,7 +192,7 @@ export function loadConfig(
     readDatabaseUrl: c.READ_DATABASE_URL ?? c.DATABASE_URL,
     databaseSchema: c.DATABASE_SCHEMA,
     databasePooler: c.DATABASE_POOLER,
-    amqpUrls: c.AMQP_URL ?? [],
+    amqpUrls: [...new Set(c.AMQP_URL ?? [])],
     host: c.HOST,
     port: c.PORT,
     eventsExchange: c.EVENTS_EXCHANGE,
@@ -212,7 +214,7 @@ export function loadConfig(
       metricsPort: c.CONSUMER_METRICS_PORT,
       prefetch: c.CONSUMER_PREFETCH,
       maxAttempts: c.CONSUMER_MAX_ATTEMPTS,
-      queueType: c.CONSUMER_QUEUE_TYPE ?? ((c.AMQP_URL?.length ?? 0) > 1 ? "quorum" : "classic"),
+      queueType: c.CONSUMER_QUEUE_TYPE ?? (new Set(c.AMQP_URL ?? []).size > 1 ? "quorum" : "classic"),
       inboxRetentionMs: c.INBOX_RETENTION_HOURS * 3600 * 1000,
       queuePrefix: c.QUEUE_PREFIX,
     },

@@ -72,5 +72,12 @@ describe("configuration", () => {
       "AMQP_URL (item 2) must start with amqp:// or amqps://",
     );
     expect(() => loadConfig({ ...valid, AMQP_URLS: "amqp://u:p@127.0.0.1:5673" })).toThrow("AMQP_URL and AMQP_URLS are both set");
+    const { AMQP_URL: _, ...withoutUrl } = valid;
+    expect(() => loadConfig({ ...withoutUrl, AMQP_URLS: "amqp://u:p@127.0.0.1:5673,nope" })).toThrow(
+      "AMQP_URLS (item 2) must be a URL",
+    );
+    // One node named twice is still one node: no quorum queues for it.
+    const twice = loadConfig({ ...valid, AMQP_URL: `${valid.AMQP_URL},${valid.AMQP_URL}` });
+    expect([twice.amqpUrls, twice.consumer.queueType]).toEqual([[valid.AMQP_URL], "classic"]);
   });
 });

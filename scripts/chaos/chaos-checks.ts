@@ -231,7 +231,9 @@ export async function check(
   // Every read model equals a fresh replay of the store.
   const readModelRowsDiffering: Record<string, number> = {};
   for (const def of shop.readModels) {
-    const copy = await replayIntoCopy({ sql: readSql, store: shop.store, def, label: "chk" });
+    // Replayed one handler at a time in log order, so the live model's interleaved handlers are checked
+    // against a path that does not share their concurrency.
+    const copy = await replayIntoCopy({ sql: readSql, store: shop.store, def: { ...def, sequential: true }, label: "chk" });
     let differing = 0;
     for (const [live, fresh] of Object.entries(copy.tables)) {
       const [d] = await readSql.unsafe<{ n: number }[]>(`

@@ -50,25 +50,52 @@ export async function runHandlers(
     await def.handleBatch({ tx, tables, events });
     return;
   }
-  const handle = (event: RecordedEvent) => def.handlers[event.type]?.({ tx, tables, event });
   if (def.sequential) {
-    for (const event of events) await handle(event);
+    for (const event of events) await def.handlers[event.type]?.({ tx, tables, event });
     return;
   }
+  const shared = interleavable(tx, def.name);
+  const handle = (event: RecordedEvent) => def.handlers[event.type]?.({ tx: shared, tables, event });
   const byStream = new Map<string, RecordedEvent[]>();
   for (const e of events) {
     const list = byStream.get(e.streamId);
     if (list) list.push(e);
     else byStream.set(e.streamId, [e]);
   }
-  const chains = await Promise.allSettled(
+  // The first failure is the cause; the other chains' statements then fail only because the
+  // transaction is aborted (25P02).
+  let cause: { error: unknown } | undefined;
+  await Promise.all(
     [...byStream.values()].map(async (stream) => {
-      for (const event of stream) await handle(event);
+      try {
+        for (const event of stream) await handle(event);
+      } catch (error) {
+        if (!cause || (isAbortedTransaction(cause.error) && !isAbortedTransaction(error))) cause = { error };
+      }
     }),
   );
   // Every chain has finished before the transaction rolls back, so none sends a statement after it.
-  const failed = chains.find((c): c is PromiseRejectedResult => c.status === "rejected");
-  if (failed) throw failed.reason;
+  if (cause) throw cause.error;
+}
+
+const isAbortedTransaction = (error: unknown) => (error as { code?: string })?.code === "25P02";
+
+/**
+ * The transaction as interleaved handlers get it: a savepoint would span other streams' statements (a
+ * rollback to it would undo their writes while their inbox rows commit), so it is refused with the fix.
+ */
+function interleavable(tx: TransactionSql, consumer: string): TransactionSql {
+  return new Proxy(tx, {
+    get(target, property, receiver) {
+      if (property === "savepoint")
+        return () => {
+          throw new Error(
+            `consumer ${consumer}: tx.savepoint would interleave with other streams' handlers; set sequential: true on the read model to use it`,
+          );
+        };
+      return Reflect.get(target, property, receiver);
+    },
+  });
 }
 
 /**

@@ -25,8 +25,9 @@ export type ConsumerDefinition = {
   /**
    * Handlers of different streams run interleaved in one transaction (each stream's events still in
    * version order), so a row that several streams write must be changed in single statements (an upsert,
-   * `n = n + 1`), never read into a handler and written back. `sequential: true` runs them one at a time
-   * in log order instead, at a round trip per statement.
+   * `n = n + 1`), never read into a handler and written back; savepoints are refused and `set local`
+   * would reach the other streams' statements too. `sequential: true` runs them one at a time in log
+   * order instead, at a round trip per statement.
    */
   sequential?: boolean;
 };

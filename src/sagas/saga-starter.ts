@@ -23,5 +23,7 @@ export function sagaStarter<D>(saga: SagaDefinition<D>, notifyChannel: string): 
       );
     };
   }
-  return { name: saga.type, bindings: saga.start.bindings, tables: {}, handlers };
+  // One at a time in log order: two streams' start events may name the same instance, and the first
+  // in the log must be the one that starts it.
+  return { name: saga.type, bindings: saga.start.bindings, tables: {}, handlers, sequential: true };
 }

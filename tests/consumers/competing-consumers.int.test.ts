@@ -6,15 +6,17 @@ import type { RecordedEvent } from "../../src/core/messages.ts";
 import { createLogger } from "../../src/log.ts";
 import { createPostgresEventStore } from "../../src/store/postgres-event-store.ts";
 import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
-import { amqpUrl } from "../support/amqp.ts";
+import { ensureCluster } from "../../scripts/infra-env.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
 import { waitFor } from "../support/wait-for.ts";
 import { createPublisher } from "../support/tally-consumer.ts";
 
 const quiet = createLogger({ role: "test" }, "error");
 let db: TestDatabase;
+let nodes: string[];
 
 beforeAll(async () => {
+  nodes = await ensureCluster(3);
   db = await createTestDatabase({ max: 20 });
 });
 afterAll(async () => db.drop());
@@ -41,7 +43,7 @@ function applyLog(name: string, instance: number): ConsumerDefinition {
   };
 }
 
-describe("four instances of one consumer on one queue", () => {
+describe("four instances of one consumer on one quorum queue of the cluster", () => {
   it("apply every event once, each stream in version order, and all four take a share", async () => {
     const tag = crypto.randomUUID().slice(0, 8);
     const name = `race_${tag}`;
@@ -51,7 +53,9 @@ describe("four instances of one consumer on one queue", () => {
     const streams = 6;
     const versions = 60;
     const instances = [1, 2, 3, 4].map((instance) => {
-      const broker = connectBroker(amqpUrl(), quiet, `test-race-${instance}`);
+      // Each instance starts on another node, as separate processes told the nodes in another order would.
+      const turn = instance % nodes.length;
+      const broker = connectBroker([...nodes.slice(turn), ...nodes.slice(0, turn)], quiet, `test-race-${instance}`);
       const consumer = createConsumer({
         def: applyLog(name, instance),
         sql: db.sql,
@@ -60,13 +64,14 @@ describe("four instances of one consumer on one queue", () => {
         exchange,
         log: quiet,
         prefetch: 4,
+        queueType: "quorum",
         queuePrefix: `test.${tag}`,
         // The broker's deliveries do the work here, not the sweep.
         sweep: { everyMs: 1_000, graceMs: 600_000 },
       });
       return { broker, consumer };
     });
-    const publisher = await createPublisher(exchange);
+    const publisher = await createPublisher(exchange, nodes[0]);
     try {
       // Started before the events exist, so no instance's catch-up from the store takes them all.
       for (const i of instances) await i.consumer.start();
@@ -106,7 +111,7 @@ describe("four instances of one consumer on one queue", () => {
         await i.broker.close();
       }
       await publisher.close();
-      await deleteBrokerObjects(amqpUrl(), { consumers: [name], prefix: `test.${tag}`, exchanges: [exchange] });
+      await deleteBrokerObjects(nodes, { consumers: [name], prefix: `test.${tag}`, exchanges: [exchange] });
     }
   }, 120_000);
 });

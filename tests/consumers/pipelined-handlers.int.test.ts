@@ -14,7 +14,7 @@ beforeAll(async () => {
 afterAll(async () => db.drop());
 
 /** A per-event read model that logs each apply and counts how many of its handlers were running at once. */
-function watched(name: string, options: { sequential?: boolean; failOn?: string } = {}) {
+function watched(name: string, options: { sequential?: boolean; failOn?: string; sqlFailOn?: string } = {}) {
   const seen = { running: 0, mostAtOnce: 0, finished: 0 };
   const def: ConsumerDefinition = {
     name,
@@ -30,6 +30,8 @@ function watched(name: string, options: { sequential?: boolean; failOn?: string 
         seen.mostAtOnce = Math.max(seen.mostAtOnce, seen.running);
         try {
           if (event.eventId === options.failOn) throw new Error("this handler refuses its event");
+          // A statement that fails in Postgres aborts the transaction under every other stream's handlers.
+          if (event.eventId === options.sqlFailOn) await tx`select 1 / 0`;
           await tx`insert into ${tx(tables[name] as string)} (stream_id, version) values (${event.streamId}, ${event.version})`;
         } finally {
           seen.running--;
@@ -99,5 +101,31 @@ describe("per-event handlers in one batch", () => {
     const [applied] = await db.sql<{ n: number }[]>`
       select count(*)::int as n from eventline_inbox where consumer = ${def.name}`;
     expect(applied?.n).toBe(0);
+  });
+
+  it("report the statement that failed, not the aborted transaction the other streams then met", async () => {
+    const events = await eventsIn(6, 3);
+    const { def } = watched(`pipe_${crypto.randomUUID().slice(0, 8)}`, { sqlFailOn: (events[4] as RecordedEvent).eventId });
+    await ensureReadModel(db.sql, def);
+    await expect(applyEventBatch({ sql: db.sql, def, tables: liveTables(def) }, events)).rejects.toThrow("division by zero");
+  });
+
+  it("refuse a savepoint, which would span other streams' statements", async () => {
+    const name = `pipe_${crypto.randomUUID().slice(0, 8)}`;
+    const def: ConsumerDefinition = {
+      name,
+      bindings: ["pipe.#"],
+      tables: { [name]: (t) => `create table ${t} (stream_id text primary key)` },
+      handlers: {
+        Piped: async ({ tx, tables, event }) => {
+          await tx.savepoint((sp) => sp`insert into ${sp(tables[name] as string)} values (${event.streamId})`);
+        },
+      },
+    };
+    await ensureReadModel(db.sql, def);
+    const events = await eventsIn(2, 1);
+    await expect(applyEventBatch({ sql: db.sql, def, tables: liveTables(def) }, events)).rejects.toThrow("set sequential: true");
+    const outcomes = await applyEventBatch({ sql: db.sql, def: { ...def, sequential: true }, tables: liveTables(def) }, events);
+    expect(outcomes).toEqual(["applied", "applied"]);
   });
 });

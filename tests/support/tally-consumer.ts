@@ -39,8 +39,8 @@ export function tallyConsumer(name = `tally_${crypto.randomUUID().slice(0, 8)}`)
 }
 
 /** Plays the relay's part by hand, so tests can send duplicates, reorder, or drop messages. */
-export async function createPublisher(exchange: string) {
-  const conn = await amqp.connect(amqpUrl());
+export async function createPublisher(exchange: string, url = amqpUrl()) {
+  const conn = await amqp.connect(url);
   const ch: ConfirmChannel = await conn.createConfirmChannel();
   await ch.assertExchange(exchange, "topic", { durable: true });
   return {
