@@ -184,6 +184,8 @@ export function loadConfig(
     throw new ConfigError([`RELAY_LANES must be at most RELAY_PARTITIONS (${c.RELAY_PARTITIONS})`]);
   }
   const fault = c.EVENTLINE_FAULT;
+  // A node named twice is one node.
+  const amqpUrls = [...new Set(c.AMQP_URL ?? [])];
   if (fault && !(FAULTS as readonly string[]).includes(fault) && !appFaults.includes(fault) && !SAGA_CRASH_AFTER.test(fault)) {
     throw new ConfigError(["EVENTLINE_FAULT is not a known fault"]);
   }
@@ -192,7 +194,7 @@ export function loadConfig(
     readDatabaseUrl: c.READ_DATABASE_URL ?? c.DATABASE_URL,
     databaseSchema: c.DATABASE_SCHEMA,
     databasePooler: c.DATABASE_POOLER,
-    amqpUrls: [...new Set(c.AMQP_URL ?? [])],
+    amqpUrls,
     host: c.HOST,
     port: c.PORT,
     eventsExchange: c.EVENTS_EXCHANGE,
@@ -214,7 +216,7 @@ export function loadConfig(
       metricsPort: c.CONSUMER_METRICS_PORT,
       prefetch: c.CONSUMER_PREFETCH,
       maxAttempts: c.CONSUMER_MAX_ATTEMPTS,
-      queueType: c.CONSUMER_QUEUE_TYPE ?? (new Set(c.AMQP_URL ?? []).size > 1 ? "quorum" : "classic"),
+      queueType: c.CONSUMER_QUEUE_TYPE ?? (amqpUrls.length > 1 ? "quorum" : "classic"),
       inboxRetentionMs: c.INBOX_RETENTION_HOURS * 3600 * 1000,
       queuePrefix: c.QUEUE_PREFIX,
     },

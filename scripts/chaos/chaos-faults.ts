@@ -199,28 +199,23 @@ export function chaosFaults(deps: FaultDeps): Fault[] {
   ];
 }
 
-/** How many client connections a cluster node holds (0 when it does not answer). */
-function connectionsOn(node: number): number {
-  const r = spawnSync("bash", [join(root, "scripts", "infra"), "cluster-ctl", String(node), "list_connections", "name"], {
+/** What rabbitmqctl printed against cluster node `node`; empty when the node does not answer. */
+function clusterCtl(node: number, ...args: string[]): string {
+  const r = spawnSync("bash", [join(root, "scripts", "infra"), "cluster-ctl", String(node), ...args], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "ignore"],
     timeout: 60_000,
   });
-  return r.status === 0 ? r.stdout.split("\n").filter((l) => l.trim() !== "").length : 0;
+  return r.status === 0 ? r.stdout : "";
 }
 
-function runningNodes(via: number): string {
-  const r = spawnSync(
-    "bash",
-    [join(root, "scripts", "infra"), "cluster-ctl", String(via), "eval", "rabbit_nodes:all_running()."],
-    {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "ignore"],
-      timeout: 60_000,
-    },
-  );
-  return r.stdout.trim();
-}
+/** How many client connections a cluster node holds (0 when it does not answer). */
+const connectionsOn = (node: number) =>
+  clusterCtl(node, "list_connections", "name")
+    .split("\n")
+    .filter((l) => l.trim() !== "").length;
+
+const runningNodes = (via: number) => clusterCtl(via, "eval", "rabbit_nodes:all_running().").trim();
 
 /**
  * The cluster run's faults, under the same load: node 1 dies (SIGKILL, nothing confirmed or closed), comes
@@ -262,13 +257,8 @@ export function clusterFaults(deps: { log: (line: string) => void }): Fault[] {
 
 /** Each queue with this prefix (named without it): its type and how many consumers it has now (asked of a cluster node). */
 export function queuesOnCluster(prefix: string, via = 3): Record<string, { type: string; consumers: number }> {
-  const r = spawnSync(
-    "bash",
-    [join(root, "scripts", "infra"), "cluster-ctl", String(via), "list_queues", "name", "type", "consumers"],
-    { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 60_000 },
-  );
   const queues: Record<string, { type: string; consumers: number }> = {};
-  for (const line of r.stdout.split("\n")) {
+  for (const line of clusterCtl(via, "list_queues", "name", "type", "consumers").split("\n")) {
     const [name, type, consumers] = line.trim().split(/\s+/);
     if (name?.startsWith(`${prefix}.`) && type) queues[name.slice(prefix.length + 1)] = { type, consumers: Number(consumers) };
   }

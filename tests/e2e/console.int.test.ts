@@ -5,12 +5,11 @@ import { join } from "node:path";
 import amqp from "amqplib";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { staffBearer } from "../../scripts/bearer.ts";
-import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { root } from "../../scripts/infra-env.ts";
 import { startSaga } from "../../src/sagas/saga-store.ts";
 import { amqpUrl } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
-import { type RunningProcess, shopProcessEnv, startShop } from "../support/processes.ts";
+import { type RunningProcess, shopProcessEnv, startShop, stopShop } from "../support/processes.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 const ADMIN_TOKEN = "console-admin-token-0123456789abcdef";
@@ -101,12 +100,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  for (const p of running) await p.stop("SIGTERM");
-  await deleteBrokerObjects(amqpUrl(), {
-    consumers: ["catalog", "orders", "customers", "sales", "checkout"],
-    prefix: env.QUEUE_PREFIX,
-    exchanges: [env.EVENTS_EXCHANGE as string],
-  });
+  await stopShop(running, env);
   await db.drop();
 }, 30_000);
 

@@ -1,10 +1,8 @@
 import { staffBearer } from "../../scripts/bearer.ts";
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { outboxStatus } from "../../src/outbox/outbox-queries.ts";
-import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
-import { amqpUrl } from "../support/amqp.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
-import { jsonLines, type RunningProcess, shopProcesses, shopProcessEnv, startProcess } from "../support/processes.ts";
+import { jsonLines, type RunningProcess, shopProcesses, shopProcessEnv, startProcess, stopShop } from "../support/processes.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 let db: TestDatabase;
@@ -55,12 +53,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const p of running.values()) await p.stop("SIGTERM");
-  await deleteBrokerObjects(amqpUrl(), {
-    consumers: ["catalog", "orders", "customers", "sales", "checkout"],
-    prefix: env.QUEUE_PREFIX,
-    exchanges: [env.EVENTS_EXCHANGE as string],
-  });
+  await stopShop(running.values(), env);
   await db.drop();
 });
 

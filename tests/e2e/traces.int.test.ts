@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { staffBearer } from "../../scripts/bearer.ts";
-import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
-import { amqpUrl } from "../support/amqp.ts";
 import { type ReceivedSpan, startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { createTestDatabase, type TestDatabase } from "../support/pg.ts";
-import { type RunningProcess, shopProcessEnv, startShop } from "../support/processes.ts";
+import { type RunningProcess, shopProcessEnv, startShop, stopShop } from "../support/processes.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 let db: TestDatabase;
@@ -35,13 +33,8 @@ beforeAll(async () => {
 }, 40_000);
 
 afterAll(async () => {
-  for (const p of running) await p.stop("SIGTERM");
+  await stopShop(running, env);
   receiver.stop();
-  await deleteBrokerObjects(amqpUrl(), {
-    consumers: ["catalog", "orders", "customers", "sales", "checkout"],
-    prefix: env.QUEUE_PREFIX,
-    exchanges: [env.EVENTS_EXCHANGE as string],
-  });
   await db.drop();
 }, 30_000);
 

@@ -1,3 +1,4 @@
+import { deleteBrokerObjects } from "../../scripts/broker-cleanup.ts";
 import { freePort } from "../../scripts/process-runner.ts";
 import { amqpUrl } from "./amqp.ts";
 import type { TestDatabase } from "./pg.ts";
@@ -25,6 +26,19 @@ export async function startShop(env: Record<string, string>, base: string, ms = 
     }
   }
   return running;
+}
+
+/** The shop's consumers: its four read models and the checkout saga's starter. */
+export const shopConsumers = ["catalog", "orders", "customers", "sales", "checkout"];
+
+/** Stops the shop's processes (SIGTERM) and deletes the queues and exchange its test environment named. */
+export async function stopShop(running: Iterable<RunningProcess>, env: Record<string, string>): Promise<void> {
+  for (const p of running) await p.stop("SIGTERM");
+  await deleteBrokerObjects(amqpUrl(), {
+    consumers: shopConsumers,
+    prefix: env.QUEUE_PREFIX,
+    exchanges: [env.EVENTS_EXCHANGE as string],
+  });
 }
 
 /**
