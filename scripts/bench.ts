@@ -20,6 +20,10 @@ import { benchRelay } from "./bench/relay.ts";
 import { checkTargets } from "./bench/targets.ts";
 import { type MachineLoad, withMachineLoad } from "./bench/machine-load.ts";
 import { benchSnapshots } from "./bench/snapshots.ts";
+import { startBenchShop } from "./bench/bench-shop.ts";
+import { benchCheckouts } from "./bench/checkouts.ts";
+import { peakMemory } from "./bench/peak-memory.ts";
+import { benchQueries } from "./bench/queries.ts";
 import { ensureInfraEnv, root } from "./infra-env.ts";
 import { freePort } from "./process-runner.ts";
 
@@ -67,13 +71,35 @@ const readModel = await section("read model", async () => [
     smoke ? null : { rates: [1_000, 2_000, 4_000], seconds: 60 },
     "set-based (handleBatch)",
   ),
-  await benchReadModel(url, AMQP_URL, 1_000, smoke ? 1 : 15, null, "one upsert per event"),
+  await benchReadModel(
+    url,
+    AMQP_URL,
+    1_000,
+    smoke ? 1 : 15,
+    smoke ? null : { rates: [500, 1_000, 2_000, 4_000], seconds: 60 },
+    "one upsert per event",
+  ),
 ]);
 const competing = await section("competing consumers", () =>
   benchCompetingConsumers(url, AMQP_URL, [1, 2, 4], smoke ? 600 : 20_000),
 );
 const rebuild = await section("rebuild", () => benchRebuild(url, smoke ? 5_000 : 1_000_000, smoke ? 2_000 : 100_000));
 const snapshots = await section("snapshots", () => benchSnapshots(url, [10, 1_000, 10_000], smoke ? 3 : 20));
+// The shop's own processes, as production runs them: first its queries under wrk, then whole checkouts.
+const { queries, checkouts } = await section("shop", async () => {
+  const shop = await startBenchShop(url, AMQP_URL, freePort);
+  try {
+    const queries = await benchQueries(shop, smoke ? 2 : 15, 64);
+    const checkouts = await benchCheckouts(shop, {
+      rates: smoke ? [5] : [25, 50, 100, 150, 200, 300],
+      seconds: smoke ? 3 : 60,
+      boundMs: 250,
+    });
+    return { queries, checkouts };
+  } finally {
+    await shop.stop("shop");
+  }
+});
 await admin.unsafe(`drop database if exists ${benchDb} with (force)`);
 await admin.end();
 
@@ -93,6 +119,9 @@ const result = {
   competing,
   rebuild,
   snapshots,
+  queries,
+  checkouts,
+  peakMemory,
   machineLoad,
 };
 const targets = checkTargets(result);
@@ -166,6 +195,32 @@ lines.push(
     (c) =>
       `| ${c.instances} instance${c.instances > 1 ? "s" : ""} | ${c.events} | ${round(c.perSecond, 0)} | ${alone ? `${round(c.perSecond / alone, 2)}×` : "n/a"} |`,
   ),
+);
+lines.push(
+  "",
+  "| queries (wrk, the shop's read models) | connections | req/s | p50 ms | p99 ms | non-2xx |",
+  "|---|---|---|---|---|---|",
+  ...queries.map(
+    (q) => `| ${q.target} | ${q.connections} | ${round(q.perSecond, 0)} | ${round(q.p50Ms)} | ${round(q.p99Ms)} | ${q.non2xx} |`,
+  ),
+);
+lines.push(
+  "",
+  `| whole checkouts (${checkouts.phases[0]?.seconds ?? 0} s a rate) | checkouts | failed | checkout p50 / p99 ms | worst read model p99 ms | backlog grew | drained after s | held | CPU % of a core |`,
+  "|---|---|---|---|---|---|---|---|---|",
+  ...checkouts.phases.map((p) => {
+    const worst = Object.entries(p.applyLatency).sort((a, b) => b[1].p99Ms - a[1].p99Ms)[0];
+    const cpu = Object.entries(p.cpu)
+      .map(([name, pct]) => `${name} ${pct}`)
+      .join(", ");
+    return `| ${p.rate}/s | ${p.checkouts} | ${p.failed} | ${round(p.p50Ms)} / ${round(p.p99Ms)} | ${worst ? `${worst[0]} ${round(worst[1].p99Ms)}` : "none"} | ${p.backlogGrew.join(", ") || "no"} | ${p.drainedAfterS === null ? "not drained" : round(p.drainedAfterS)} | ${p.held ? "yes" : "**no**"} | ${cpu} |`;
+  }),
+);
+lines.push(
+  "",
+  "| peak memory (resident, VmHWM) | section | MB |",
+  "|---|---|---|",
+  ...peakMemory.map((m) => `| ${m.process} | ${m.section} | ${round(m.peakRssMb, 0)} |`),
 );
 lines.push("", "| stream load | without snapshots ms | with snapshots ms | events read with |", "|---|---|---|---|");
 for (const s of snapshots)

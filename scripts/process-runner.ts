@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 const root = join(import.meta.dirname, "..");
@@ -10,7 +11,19 @@ export type RunningProcess = {
   signal(): string | null;
   pid: number;
   stop(signal?: "SIGTERM" | "SIGINT" | "SIGKILL"): Promise<number>;
+  /** The most memory the process has held resident so far (Linux's VmHWM), in MB; null where unknown. */
+  peakRssMb(): number | null;
 };
+
+/** A process's peak resident memory in MB from /proc (Linux only), or null. */
+export function peakRssMb(pid: number): number | null {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
+    return kb === undefined ? null : Number(kb) / 1024;
+  } catch {
+    return null;
+  }
+}
 
 /** The shop's long-running processes by name, as `bun examples/shop/main.ts` takes them. */
 export const shopProcesses: Record<string, string[]> = {
@@ -60,6 +73,7 @@ export function startProcess(
     exited,
     pid: proc.pid,
     signal: () => (proc.signalCode === null || proc.signalCode === undefined ? null : String(proc.signalCode)),
+    peakRssMb: () => peakRssMb(proc.pid),
     async stop(signal = "SIGTERM") {
       proc.kill(signal);
       return exited;

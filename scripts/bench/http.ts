@@ -7,6 +7,7 @@ import { signToken } from "../../src/http/auth/sign-token.ts";
 import { carrierOf, contextFromHeaders, inSpan, SpanKind } from "../../src/core/telemetry.ts";
 import { bearer } from "../bearer.ts";
 import { startProcess } from "../process-runner.ts";
+import { notePeaks } from "./peak-memory.ts";
 
 export type HttpRow = {
   target: string;
@@ -20,13 +21,27 @@ export type HttpRow = {
 
 // Every sku is new: wrk's Lua starts its random numbers from the same seed in every run, so the run's own
 // prefix keeps a second run against the same database from hitting the first run's skus (409s).
-const luaScript = (run: string, authorization: string) => `
+const addProductScript = (authorization: string) => {
+  const run = `W${crypto.randomUUID().slice(0, 8)}`;
+  return `
 local counter = 0
 setup = function(thread) thread:set("tid", tostring(math.random(1, 1000000000))) end
 request = function()
   counter = counter + 1
   local body = '{"sku":"${run}-' .. tid .. '-' .. counter .. '","name":"Bench","price":100}'
   return wrk.format("POST", "/products", {["content-type"] = "application/json", ["authorization"] = "${authorization}"}, body)
+end
+`;
+};
+
+/** A wrk script that GETs these paths in turn, each request with the bearer token. */
+export const getPathsScript = (paths: string[]) => (authorization: string) =>
+  `
+local paths = { ${paths.map((p) => JSON.stringify(p)).join(", ")} }
+local counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter % #paths) + 1], {["authorization"] = "${authorization}"})
 end
 `;
 
@@ -45,9 +60,10 @@ export async function runWrk(
   seconds: number,
   connections: number,
   authorization: string,
+  lua: (authorization: string) => string = addProductScript,
 ): Promise<Omit<HttpRow, "target" | "connections">> {
   const script = join(process.env.TMPDIR ?? "/tmp", `eventline-wrk-${process.pid}.lua`);
-  writeFileSync(script, luaScript(`W${crypto.randomUUID().slice(0, 8)}`, authorization));
+  writeFileSync(script, lua(authorization));
   const wrk = Bun.spawn(["wrk", "-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-s", script, url], {
     // The environment as it is now, PATH included (Bun.spawn would otherwise look wrk up in the one it started with).
     env: process.env,
@@ -177,6 +193,7 @@ export async function benchHttp(
     });
     return rows;
   } finally {
+    notePeaks("http", [api, { name: "api (exporting spans)", peakRssMb: traced.peakRssMb }]);
     await api.stop("SIGTERM");
     await traced.stop("SIGTERM");
     sink.stop(true);

@@ -1,8 +1,10 @@
 /** The issue's targets, checked against one run's results, so a run says for itself what it met. */
 import type { AppendRow } from "./appends.ts";
+import { COMMANDS_PER_CHECKOUT, type CheckoutsResult } from "./checkouts.ts";
 import { HTTP_TARGETS, type HttpRow } from "./http.ts";
 import type { ReadModelResult } from "./read-model.ts";
 import type { RebuildResult } from "./rebuild.ts";
+import type { PeakMemoryRow } from "./peak-memory.ts";
 import type { RelayResult } from "./relay.ts";
 import type { SnapshotRow } from "./snapshots.ts";
 
@@ -14,6 +16,9 @@ export type BenchResults = {
   readModel: ReadModelResult[];
   rebuild: RebuildResult[];
   snapshots: SnapshotRow[];
+  queries?: HttpRow[];
+  checkouts?: CheckoutsResult;
+  peakMemory?: PeakMemoryRow[];
 };
 
 export type TargetCheck = { target: string; measured: string; met: boolean };
@@ -35,6 +40,15 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
   if (ours && emmett) {
     const ratio = ours.perSecond / emmett.perSecond;
     add("appends at concurrency 256: at least 10x Emmett", `${ratio.toFixed(1)}x (Emmett ${k(emmett.perSecond)}/s)`, ratio >= 10);
+  }
+  const oneStatement = at256("one SQL statement");
+  if (ours && oneStatement) {
+    const ratio = ours.perSecond / oneStatement.perSecond;
+    add(
+      "appends at concurrency 256: at least 3x the one-statement baseline",
+      `${ratio.toFixed(2)}x (one statement ${k(oneStatement.perSecond)}/s)`,
+      ratio >= 3,
+    );
   }
 
   // The issue names no connection count for HTTP: the target is met if one of the counts measured meets
@@ -100,6 +114,65 @@ export function checkTargets(r: BenchResults): TargetCheck[] {
       `${k(rebuild.perSecond)}/s`,
       rebuild.perSecond >= 50_000,
     );
+  const byHandler = (rows: { handler: string }[], handler: string) => rows.find((x) => x.handler === handler);
+  const [setBased, perEvent] = ["set-based (handleBatch)", "one upsert per event"];
+  const rebuildSet = byHandler(r.rebuild, setBased) as RebuildResult | undefined;
+  const rebuildEach = byHandler(r.rebuild, perEvent) as RebuildResult | undefined;
+  if (rebuildSet && rebuildEach) {
+    const share = rebuildEach.perSecond / rebuildSet.perSecond;
+    add(
+      "rebuild, one upsert per event: at least 30% of the set-based rebuild's events/s",
+      `${k(rebuildEach.perSecond)}/s against ${k(rebuildSet.perSecond)}/s (${Math.round(share * 100)}%)`,
+      share >= 0.3,
+    );
+  }
+  const heldSet = (byHandler(r.readModel, setBased) as ReadModelResult | undefined)?.highestSustainedRate;
+  const heldEach = (byHandler(r.readModel, perEvent) as ReadModelResult | undefined)?.highestSustainedRate;
+  if (heldSet !== undefined && heldSet !== null && heldEach !== undefined && heldEach !== null)
+    add(
+      "one upsert per event: the highest rate held for a minute at least half the set-based one's",
+      `${heldEach}/s against ${heldSet}/s`,
+      heldEach >= heldSet / 2,
+    );
+
+  const command64 = api.find((h) => h.connections === 64);
+  if (plain && command64 && plain.perSecond > 0) {
+    const share = command64.perSecond / plain.perSecond;
+    add(
+      "HTTP commands at 64 connections: at least 20% of the constant app's req/s, p99 at most 50 ms",
+      `${k(command64.perSecond)}/s, ${Math.round(share * 100)}% of ${k(plain.perSecond)}/s, p99 ${ms(command64.p99Ms)}`,
+      share >= 0.2 && command64.p99Ms <= 50 && command64.non2xx === 0,
+    );
+  }
+  for (const q of r.queries ?? []) {
+    if (!plain || plain.perSecond === 0) break;
+    const share = q.perSecond / plain.perSecond;
+    add(
+      `${q.target} at ${q.connections} connections: at least 50% of the constant app's req/s, p99 at most 20 ms, no non-2xx`,
+      `${k(q.perSecond)}/s (${Math.round(share * 100)}%), p99 ${ms(q.p99Ms)}, ${q.non2xx} non-2xx`,
+      share >= 0.5 && q.p99Ms <= 20 && q.non2xx === 0,
+    );
+  }
+  const ceiling = Math.max(0, ...api.map((h) => h.perSecond));
+  if (r.checkouts && ceiling > 0) {
+    const commands = r.checkouts.highestHeldRate * COMMANDS_PER_CHECKOUT;
+    const missed = r.checkouts.phases.find((p) => !p.held);
+    add(
+      `whole pipeline: the highest checkout rate held (every read model's p99 at most ${r.checkouts.boundMs} ms, no backlog growing), as commands, at least 40% of the HTTP command ceiling`,
+      `${r.checkouts.highestHeldRate} checkouts/s = ${commands} commands/s, ${Math.round((commands / ceiling) * 100)}% of ${k(ceiling)}/s${missed ? `; missed at ${missed.rate}/s` : ""}`,
+      commands / ceiling >= 0.4,
+    );
+  }
+  if (r.peakMemory && r.peakMemory.length > 0) {
+    const over = r.peakMemory.filter((m) => m.peakRssMb > 150);
+    const top = [...r.peakMemory].sort((a, b) => b.peakRssMb - a.peakRssMb)[0] as PeakMemoryRow;
+    add(
+      "every process's peak RSS at most 150 MB",
+      `highest ${top.process} (${top.section}) ${Math.round(top.peakRssMb)} MB${over.length ? `; over: ${over.map((m) => `${m.process} (${m.section})`).join(", ")}` : ""}`,
+      over.length === 0,
+    );
+  }
+
   const big = r.snapshots.find((s) => s.events === 10_000);
   if (big) add("10,000-event stream with snapshots loads in at most 5 ms", `${big.withMs.toFixed(2)} ms`, big.withMs <= 5);
   return checks;

@@ -3,7 +3,7 @@
  * a process died by the signal it was sent (or sent itself at its fault point), an alarm held the outbox
  * back, a transaction held the horizon while a rebuild ran. A fault that cannot prove itself fails the run.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import type { Sql } from "postgres";
 import { rebuildReadModel } from "../../src/consumers/rebuild.ts";
@@ -32,23 +32,40 @@ export type FaultDeps = {
   alarmMs: number;
   /** How long the transaction is held open around the rebuild. */
   holdMs: number;
+  /** Resolves once the API answers its health check. */
+  apiAnswers: () => Promise<void>;
   log: (line: string) => void;
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function infra(...args: string[]): string {
-  const r = spawnSync("bash", [join(root, "scripts", "infra"), ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-    timeout: 180_000,
+/**
+ * Runs `scripts/infra` without blocking: the load runs in this process, and a synchronous spawn would stop
+ * it for as long as a server takes to restart (23 s for RabbitMQ on a busy machine).
+ */
+function runInfra(args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn("bash", [join(root, "scripts", "infra"), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout });
+    });
   });
+}
+
+async function infra(...args: string[]): Promise<string> {
+  const r = await runInfra(args, 180_000);
   if (r.status !== 0) throw new Error(`scripts/infra ${args.join(" ")} failed`);
   return r.stdout;
 }
 
-const serverPids = () => {
-  const [, pg, , mq] = infra("pids").trim().split(/\s+/);
+const serverPids = async () => {
+  const [, pg, , mq] = (await infra("pids")).trim().split(/\s+/);
   return { postgres: pg ?? "", rabbitmq: mq ?? "" };
 };
 
@@ -98,9 +115,9 @@ export function chaosFaults(deps: FaultDeps): Fault[] {
     {
       name: "Postgres crashed (SIGKILL of the postmaster) and recovered",
       inject: async () => {
-        const before = { pid: serverPids().postgres, started: await postmasterStart(deps.sql) };
-        infra("crash-postgres");
-        const after = { pid: serverPids().postgres, started: await postmasterStart(deps.sql) };
+        const before = { pid: (await serverPids()).postgres, started: await postmasterStart(deps.sql) };
+        await infra("crash-postgres");
+        const after = { pid: (await serverPids()).postgres, started: await postmasterStart(deps.sql) };
         return {
           bit: before.pid !== after.pid && before.started !== after.started,
           evidence: `postmaster ${before.pid} started ${before.started} -> ${after.pid} started ${after.started}`,
@@ -110,16 +127,16 @@ export function chaosFaults(deps: FaultDeps): Fault[] {
     {
       name: "RabbitMQ crashed (SIGKILL) and restarted",
       inject: async () => {
-        const before = serverPids().rabbitmq;
-        infra("crash-rabbitmq");
-        const after = serverPids().rabbitmq;
+        const before = (await serverPids()).rabbitmq;
+        await infra("crash-rabbitmq");
+        const after = (await serverPids()).rabbitmq;
         return { bit: before !== after && after !== "", evidence: `broker pid ${before} -> ${after}` };
       },
     },
     {
       name: `RabbitMQ memory alarm for ${deps.alarmMs / 1000} s, longer than the relay's retry budget`,
       inject: async () => {
-        infra("rabbitmqctl", "set_vm_memory_high_watermark", "absolute", "1MB");
+        await infra("rabbitmqctl", "set_vm_memory_high_watermark", "absolute", "1MB");
         try {
           // The first event appended once the alarm is on must still be waiting when it ends: nothing
           // could be published. No row may have spent an attempt on it meanwhile.
@@ -141,7 +158,7 @@ export function chaosFaults(deps: FaultDeps): Fault[] {
             violation: highestAttempts > 0 ? `rows spent ${highestAttempts} attempts during the alarm` : undefined,
           };
         } finally {
-          infra("rabbitmqctl", "set_vm_memory_high_watermark", "0.4");
+          await infra("rabbitmqctl", "set_vm_memory_high_watermark", "0.4");
         }
       },
     },
@@ -192,7 +209,10 @@ export function chaosFaults(deps: FaultDeps): Fault[] {
       name: "API killed (SIGKILL) and restarted",
       inject: async () => {
         const outcome = await killed("api")();
+        // The fault lasts until the new API answers: its boot is part of the crash, and the quiet window
+        // after the fault must measure the API that is up, not a slow start (a window without a 2xx).
         log("chaos: waiting for the new API");
+        await deps.apiAnswers();
         return outcome;
       },
     },
@@ -200,22 +220,16 @@ export function chaosFaults(deps: FaultDeps): Fault[] {
 }
 
 /** What rabbitmqctl printed against cluster node `node`; empty when the node does not answer. */
-function clusterCtl(node: number, ...args: string[]): string {
-  const r = spawnSync("bash", [join(root, "scripts", "infra"), "cluster-ctl", String(node), ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "ignore"],
-    timeout: 60_000,
-  });
+async function clusterCtl(node: number, ...args: string[]): Promise<string> {
+  const r = await runInfra(["cluster-ctl", String(node), ...args], 60_000);
   return r.status === 0 ? r.stdout : "";
 }
 
 /** How many client connections a cluster node holds (0 when it does not answer). */
-const connectionsOn = (node: number) =>
-  clusterCtl(node, "list_connections", "name")
-    .split("\n")
-    .filter((l) => l.trim() !== "").length;
+const connectionsOn = async (node: number) =>
+  (await clusterCtl(node, "list_connections", "name")).split("\n").filter((l) => l.trim() !== "").length;
 
-const runningNodes = (via: number) => clusterCtl(via, "eval", "rabbit_nodes:all_running().").trim();
+const runningNodes = async (via: number) => (await clusterCtl(via, "eval", "rabbit_nodes:all_running().")).trim();
 
 /**
  * The cluster run's faults, under the same load: node 1 dies (SIGKILL, nothing confirmed or closed), comes
@@ -224,12 +238,12 @@ const runningNodes = (via: number) => clusterCtl(via, "eval", "rabbit_nodes:all_
  */
 export function clusterFaults(deps: { log: (line: string) => void }): Fault[] {
   const gone = (node: number, how: "cluster-kill" | "cluster-stop") => async (): Promise<FaultProof> => {
-    const pid = infra("cluster-pid", String(node)).trim();
-    const clients = connectionsOn(node);
-    infra(how, String(node));
+    const pid = (await infra("cluster-pid", String(node))).trim();
+    const clients = await connectionsOn(node);
+    await infra(how, String(node));
     const other = node === 1 ? 2 : 1;
     await sleep(1_000);
-    const running = runningNodes(other);
+    const running = await runningNodes(other);
     const alive = spawnSync("kill", ["-0", pid]).status === 0;
     deps.log(`chaos:   node ${node} had ${clients} client connections; running now: ${running}`);
     return {
@@ -238,10 +252,10 @@ export function clusterFaults(deps: { log: (line: string) => void }): Fault[] {
     };
   };
   const back = (node: number) => async (): Promise<FaultProof> => {
-    const before = infra("cluster-pid", String(node)).trim();
-    infra("cluster-start", String(node));
-    const after = infra("cluster-pid", String(node)).trim();
-    const running = runningNodes(node);
+    const before = (await infra("cluster-pid", String(node))).trim();
+    await infra("cluster-start", String(node));
+    const after = (await infra("cluster-pid", String(node))).trim();
+    const running = await runningNodes(node);
     return {
       bit: after !== "" && after !== before && running.includes(`eventline-${node}@`),
       evidence: `node ${node} pid ${before || "none"} -> ${after}; running nodes ${running}`,
@@ -256,9 +270,9 @@ export function clusterFaults(deps: { log: (line: string) => void }): Fault[] {
 }
 
 /** Each queue with this prefix (named without it): its type and how many consumers it has now (asked of a cluster node). */
-export function queuesOnCluster(prefix: string, via = 3): Record<string, { type: string; consumers: number }> {
+export async function queuesOnCluster(prefix: string, via = 3): Promise<Record<string, { type: string; consumers: number }>> {
   const queues: Record<string, { type: string; consumers: number }> = {};
-  for (const line of clusterCtl(via, "list_queues", "name", "type", "consumers").split("\n")) {
+  for (const line of (await clusterCtl(via, "list_queues", "name", "type", "consumers")).split("\n")) {
     const [name, type, consumers] = line.trim().split(/\s+/);
     if (name?.startsWith(`${prefix}.`) && type) queues[name.slice(prefix.length + 1)] = { type, consumers: Number(consumers) };
   }

@@ -165,7 +165,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     // comes back unroutable and spends the relay's attempts. Both instances of each consumer are on first.
     const readModels = shop.readModels.map((d) => d.name);
     await until("every consumer on its queue", async () => {
-      const queues = queuesOnCluster(env.QUEUE_PREFIX as string);
+      const queues = await queuesOnCluster(env.QUEUE_PREFIX as string);
       return readModels.every((q) => queues[q]?.consumers === 2) && queues.checkout?.consumers === 1;
     });
   }
@@ -228,6 +228,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
           start,
           alarmMs: options.alarmMs ?? 6_000,
           holdMs: 3_000,
+          apiAnswers: () => until("the new api", async () => (await fetch(`${base}/health`)).status === 200),
           log,
         });
     const outcomes: FaultOutcome[] = [];
@@ -259,7 +260,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
       }
     }
     const findings = await check(databases, shop, sent, seedQuantity);
-    const queues = options.cluster ? queuesOnCluster(env.QUEUE_PREFIX as string) : undefined;
+    const queues = options.cluster ? await queuesOnCluster(env.QUEUE_PREFIX as string) : undefined;
     const faultTimes = outcomes.map((o) => o.startedAt);
     return {
       commandsSent: sent.length,
