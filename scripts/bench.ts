@@ -31,19 +31,22 @@ const { values } = parseArgs({ options: { smoke: { type: "boolean", default: fal
 const smoke = values.smoke ?? false;
 
 const { DATABASE_URL, AMQP_URL } = await ensureInfraEnv();
-const benchDb = "eventline_bench";
 const admin = connect(DATABASE_URL, { max: 1 });
-await admin.unsafe(`drop database if exists ${benchDb} with (force)`);
-await admin.unsafe(`create database ${benchDb}`);
-const u = new URL(DATABASE_URL);
-u.pathname = `/${benchDb}`;
-const url = u.toString();
+/** A new database by that name, migrated; its URL. */
+async function freshDatabase(name: string): Promise<string> {
+  await admin.unsafe(`drop database if exists ${name} with (force)`);
+  await admin.unsafe(`create database ${name}`);
+  const u = new URL(DATABASE_URL);
+  u.pathname = `/${name}`;
+  const migrated = spawnSync(process.execPath, [join(root, "examples", "shop", "main.ts"), "migrate"], {
+    env: { ...process.env, DATABASE_URL: u.toString() },
+    stdio: "ignore",
+  });
+  if (migrated.status !== 0) throw new Error(`migrate of ${name} failed`);
+  return u.toString();
+}
+const url = await freshDatabase("eventline_bench");
 const env = { DATABASE_URL: url, AMQP_URL, NOTIFY_CHANNEL: "bench_api", EVENTS_EXCHANGE: "bench.api" };
-const migrated = spawnSync(process.execPath, [join(root, "examples", "shop", "main.ts"), "migrate"], {
-  env: { ...process.env, ...env },
-  stdio: "ignore",
-});
-if (migrated.status !== 0) throw new Error("migrate failed");
 
 const log = (s: string) => console.error(`bench: ${s}`);
 const started = Date.now();
@@ -86,8 +89,10 @@ const competing = await section("competing consumers", () =>
 const rebuild = await section("rebuild", () => benchRebuild(url, smoke ? 5_000 : 1_000_000, smoke ? 2_000 : 100_000));
 const snapshots = await section("snapshots", () => benchSnapshots(url, [10, 1_000, 10_000], smoke ? 3 : 20));
 // The shop's own processes, as production runs them: first its queries under wrk, then whole checkouts.
+// In a database of its own: the other sections' hundred thousand products would be a catch-up first.
+const shopUrl = await freshDatabase("eventline_bench_shop");
 const { queries, checkouts } = await section("shop", async () => {
-  const shop = await startBenchShop(url, AMQP_URL, freePort);
+  const shop = await startBenchShop(shopUrl, AMQP_URL, freePort);
   try {
     const queries = await benchQueries(shop, smoke ? 2 : 15, 64);
     const checkouts = await benchCheckouts(shop, {
@@ -96,11 +101,14 @@ const { queries, checkouts } = await section("shop", async () => {
       boundMs: 250,
     });
     return { queries, checkouts };
+  } catch (error) {
+    console.error(shop.lastLines());
+    throw error;
   } finally {
     await shop.stop("shop");
   }
 });
-await admin.unsafe(`drop database if exists ${benchDb} with (force)`);
+for (const db of ["eventline_bench", "eventline_bench_shop"]) await admin.unsafe(`drop database if exists ${db} with (force)`);
 await admin.end();
 
 const machine = { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30, 0), bun: Bun.version };

@@ -29,6 +29,8 @@ export type BenchShop = {
   backlog(): Promise<{ outbox: number; queued: number; sagas: number }>;
   /** Commit→read-model p99 and p50 per consumer (ms) for the events committed in [from, to). */
   applyLatency(from: Date, to: Date): Promise<Record<string, { p50Ms: number; p99Ms: number; events: number }>>;
+  /** The last lines each process printed, for a failure's report. */
+  lastLines(): string;
   /** Stops every process (after noting its peak memory under `section`) and deletes the broker objects. */
   stop(section: string): Promise<void>;
 };
@@ -84,11 +86,12 @@ export async function startBenchShop(url: string, amqpUrl: string, freePort: () 
       exchanges: [env.EVENTS_EXCHANGE as string],
     });
   };
+  const lastLines = () => running.map((p) => `${p.name}:\n${p.lines.slice(-10).join("\n")}`).join("\n");
   try {
     await untilAnswers(`${base}/health`, 30_000);
     await untilAnswers(`${env.PAYMENT_PROVIDER_URL}/health`, 30_000);
   } catch (error) {
-    for (const p of running) console.error(`${p.name}:\n${p.lines.slice(-10).join("\n")}`);
+    console.error(lastLines());
     await stop("failed start");
     throw error;
   }
@@ -135,18 +138,19 @@ export async function startBenchShop(url: string, amqpUrl: string, freePort: () 
       return { outbox: row?.outbox ?? 0, queued, sagas: row?.sagas ?? 0 };
     },
     async applyLatency(from, to) {
-      // From the append's transaction to the apply's (both stamp now(), their start): the apply commits a
-      // few ms later, the append a few ms after its stamp; both are small against the targets.
+      // From the event's insert (its clock time) to the start of the transaction that applied it: the
+      // append commits a little after the first, the apply a little after the second.
       const rows = await sql<{ consumer: string; p50: number; p99: number; events: number }[]>`
         select i.consumer,
-               percentile_cont(0.5) within group (order by extract(epoch from i.applied_at - e.created_at)) * 1000 as p50,
-               percentile_cont(0.99) within group (order by extract(epoch from i.applied_at - e.created_at)) * 1000 as p99,
+               percentile_cont(0.5) within group (order by extract(epoch from i.applied_at - e.occurred_at)) * 1000 as p50,
+               percentile_cont(0.99) within group (order by extract(epoch from i.applied_at - e.occurred_at)) * 1000 as p99,
                count(*)::int as events
         from eventline_events e join eventline_inbox i on i.event_id = e.event_id
-        where e.created_at >= ${from} and e.created_at < ${to}
+        where e.occurred_at >= ${from} and e.occurred_at < ${to}
         group by i.consumer`;
       return Object.fromEntries(rows.map((r) => [r.consumer, { p50Ms: Number(r.p50), p99Ms: Number(r.p99), events: r.events }]));
     },
+    lastLines,
     stop,
   };
 }

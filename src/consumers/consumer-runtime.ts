@@ -69,6 +69,15 @@ export type Consumer = {
   catchUp(): Promise<number>;
 };
 
+/**
+ * Starts a process's consumers at once. Each declares its queues as it starts, then catches up from the
+ * store; one after another, a long catch-up of the first would leave the others' queues undeclared, and
+ * the events published for them meanwhile would come back unroutable and spend the relay's attempts.
+ */
+export async function startConsumers(consumers: Consumer[]): Promise<void> {
+  await Promise.all(consumers.map((c) => c.start()));
+}
+
 /** A consumer process's engine: queue per consumer, inbox dedupe, ordered apply, retries and dead letters. */
 export function createConsumer(options: ConsumerOptions): Consumer {
   const { def, sql, store, broker, log } = options;

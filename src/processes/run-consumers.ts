@@ -1,5 +1,6 @@
 import { processConsumers } from "./process-consumers.ts";
 import { Registry } from "prom-client";
+import { startConsumers } from "../consumers/consumer-runtime.ts";
 import { createLiveness } from "../core/liveness.ts";
 import { connectBroker } from "../broker/amqp-connection.ts";
 import type { ConsumerDefinition } from "../consumers/consumer-definition.ts";
@@ -49,5 +50,5 @@ export async function runConsumers(ctx: ProcessContext, which: string | undefine
     await probe.stop();
     await wired.end();
   });
-  for (const c of consumers) await c.start();
+  await startConsumers(consumers);
 }

@@ -1,5 +1,6 @@
 import { processConsumers } from "./process-consumers.ts";
 import { Gauge, Registry } from "prom-client";
+import { startConsumers } from "../consumers/consumer-runtime.ts";
 import { createLiveness } from "../core/liveness.ts";
 import { connectBroker } from "../broker/amqp-connection.ts";
 import { createSagaWorker } from "../sagas/saga-worker.ts";
@@ -70,5 +71,5 @@ export async function runSaga(ctx: ProcessContext): Promise<void> {
   // The worker first: instances already in the table must move on even while the starters are still
   // catching up or waiting for the broker.
   await worker.start();
-  for (const s of starters) await s.start();
+  await startConsumers(starters);
 }

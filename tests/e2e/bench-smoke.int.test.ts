@@ -45,11 +45,12 @@ describe("the benchmark (smoke size)", () => {
       "competing consumers",
       "rebuild",
       "snapshots",
+      "shop",
     ]);
     // Each runtime answered commands (a refused token or a pooler fault would show as non-2xx or throw).
     expect(json.runtimes.map((r: { non2xx: number }) => r.non2xx)).toEqual([0, 0, 0]);
     for (const r of json.runtimes) expect(r.perSecond > 0 && r.firstCommandMs > 0).toBe(true);
-    expect(json.targets).toHaveLength(13);
+    expect(json.targets).toHaveLength(21);
     expect(json.targets.every((t: { met: unknown }) => typeof t.met === "boolean")).toBe(true);
     expect(out).toContain("| target (smoke run: no verdict) | measured | met |");
     expect(json.readModel.map((r: { handler: string }) => r.handler)).toEqual([
@@ -65,5 +66,21 @@ describe("the benchmark (smoke size)", () => {
     expect(out).toContain("| 4 instances | 600 |");
     expect(json.rebuild.map((r: { events: number }) => r.events)).toEqual([5_000, 2_000]);
     expect(json.snapshots.map((s: { eventsReadWith: number }) => s.eventsReadWith)).toEqual([10, 0, 0]);
+    // The shop's queries answered from its read models, and whole checkouts went through every process.
+    expect(json.queries.map((q: { target: string; non2xx: number }) => [q.target, q.non2xx])).toEqual([
+      ["GET /orders/:id", 0],
+      ["GET /products/:id", 0],
+      ["GET /customers/:id/orders", 0],
+    ]);
+    const [phase] = json.checkouts.phases;
+    expect({ rate: phase.rate, failed: phase.failed, drained: phase.drainedAfterS !== null }).toEqual({
+      rate: 5,
+      failed: 0,
+      drained: true,
+    });
+    expect(Object.keys(phase.applyLatency).sort()).toEqual(["catalog", "checkout", "customers", "orders", "sales"]);
+    expect(
+      json.peakMemory.filter((m: { section: string }) => m.section === "shop").map((m: { process: string }) => m.process),
+    ).toEqual(["provider", "api", "relay", "consumers", "saga"]);
   }, 180_000);
 });
