@@ -75,6 +75,21 @@ describe("per-event handlers in one batch", () => {
     expect([...byStream.values()]).toEqual(Array.from({ length: 8 }, () => [1, 2, 3, 4, 5]));
   });
 
+  it("run at most 64 streams at once, below the driver's pipeline limit, and still apply every stream in order", async () => {
+    const { def, seen } = watched(`pipe_${crypto.randomUUID().slice(0, 8)}`);
+    await ensureReadModel(db.sql, def);
+    const events = await eventsIn(200, 2);
+    const outcomes = await applyEventBatch({ sql: db.sql, def, tables: liveTables(def) }, events);
+    expect(outcomes.every((o) => o === "applied")).toBe(true);
+    expect(seen.mostAtOnce).toBe(64);
+    const log = await db.sql<
+      { stream_id: string; version: number }[]
+    >`select stream_id, version from ${db.sql(def.name)} order by seq`;
+    const byStream = new Map<string, number[]>();
+    for (const r of log) byStream.set(r.stream_id, [...(byStream.get(r.stream_id) ?? []), r.version]);
+    expect([...byStream.values()]).toEqual(Array.from({ length: 200 }, () => [1, 2]));
+  });
+
   it("run one at a time in log order when the read model is sequential", async () => {
     const { def, seen } = watched(`pipe_${crypto.randomUUID().slice(0, 8)}`, { sequential: true });
     await ensureReadModel(db.sql, def);
