@@ -91,6 +91,7 @@ const ConfigSchema = v.object({
   // At most half the relay's idle-in-transaction limit: its transaction waits for confirms between statements.
   RELAY_CONFIRM_TIMEOUT_MS: int(10_000, 50, 30_000),
   SAGA_LEASE_MS: int(60_000, 100, 3_600_000),
+  SAGA_CONCURRENCY: int(8, 1, 256),
 });
 
 const EdgeConfigSchema = v.object({ ...ConfigSchema.entries, AMQP_URL: v.optional(urlList(["amqp", "amqps"])) });
@@ -138,6 +139,8 @@ export type Config = {
   sagaMetricsPort: number;
   /** How long a saga worker's claim lasts; after a crash the step waits this long to run again. */
   sagaLeaseMs: number;
+  /** How many saga instances one saga process drives at once. */
+  sagaConcurrency: number;
   dbPoolMax: number;
   /** Postgres session limits given in the environment; each process fills the rest with its defaults. */
   dbTimeouts: { statementMs?: number; lockMs?: number; idleInTransactionMs?: number };
@@ -224,6 +227,7 @@ export function loadConfig(
     fault,
     sagaMetricsPort: c.SAGA_METRICS_PORT,
     sagaLeaseMs: c.SAGA_LEASE_MS,
+    sagaConcurrency: c.SAGA_CONCURRENCY,
     dbPoolMax: c.DB_POOL_MAX,
     dbTimeouts: {
       statementMs: c.DB_STATEMENT_TIMEOUT_MS,

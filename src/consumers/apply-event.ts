@@ -72,17 +72,20 @@ export async function runHandlers(
   // The first failure is the cause; the other chains' statements then fail only because the
   // transaction is aborted (25P02).
   let cause: { error: unknown } | undefined;
+  const failed = (error: unknown) => {
+    if (!cause || (isAbortedTransaction(cause.error) && !isAbortedTransaction(error))) cause = { error };
+  };
   const streams = [...byStream.values()];
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(STREAMS_AT_ONCE, streams.length) }, async () => {
       // After a failure the transaction is lost: the streams not yet started are left alone.
-      while (next < streams.length && !cause) {
+      while (next < streams.length && cause === undefined) {
         const stream = streams[next++] as RecordedEvent[];
         try {
           for (const event of stream) await handle(event);
         } catch (error) {
-          if (!cause || (isAbortedTransaction(cause.error) && !isAbortedTransaction(error))) cause = { error };
+          failed(error);
         }
       }
     }),

@@ -56,6 +56,7 @@ export async function runSaga(ctx: ProcessContext): Promise<void> {
     log,
     notifyChannel: sagaChannel,
     leaseMs: config.sagaLeaseMs,
+    concurrency: config.sagaConcurrency,
     liveness,
     afterAction: crashAfterStep(ctx),
   });

@@ -21,6 +21,11 @@ export type SagaWorkerOptions = {
   leaseMs?: number;
   /** Told when instances are due and when steps are recorded, so a worker that stopped moving reports not-live. */
   liveness?: Liveness;
+  /**
+   * How many instances this worker drives at once (default 8): each slot claims its own instance, so one
+   * slow step (a provider's answer, a commit's fsync) does not hold every other saga back.
+   */
+  concurrency?: number;
   /** Fault injection for tests: runs after a step's action succeeded, before its outcome is recorded. */
   afterAction?: (instance: SagaInstance, step: string) => void;
 };
@@ -79,7 +84,10 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
   const { sql, log } = options;
   const byType = new Map(options.sagas.map((s) => [s.type, s]));
   const leaseMs = options.leaseMs ?? 60_000;
-  const work = options.liveness?.track("saga worker") ?? untracked;
+  const concurrency = options.concurrency ?? 8;
+  const slots = Array.from({ length: concurrency }, (_, i) =>
+    options.liveness ? options.liveness.track(concurrency === 1 ? "saga worker" : `saga worker ${i + 1}`) : untracked,
+  );
 
   const backoff = (def: SagaDefinition<unknown>, attempts: number) =>
     backoffDelay(attempts, def.retry ?? { baseMs: 200, maxMs: 30_000 });
@@ -220,7 +228,7 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
     };
   }
 
-  async function runOnce(): Promise<boolean> {
+  async function runOnce(work = slots[0] ?? untracked): Promise<boolean> {
     const instance = await claimDue(sql, [...byType.keys()], leaseMs);
     if (!instance) {
       work.idle();
@@ -245,15 +253,15 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
   }
 
   let running = false;
-  let loop: Promise<void> | undefined;
-  let wakeup: Wakeup | undefined;
+  let loops: Promise<void>[] = [];
+  let wakeups: Wakeup[] = [];
 
-  const runLoop = (sleeper: Wakeup) =>
+  const runLoop = (sleeper: Wakeup, work: (typeof slots)[number]) =>
     runWorkerLoop({
       running: () => running,
       sleeper,
       idleMs: options.pollMs ?? 500,
-      round: async () => ((await runOnce()) ? "more" : "idle"),
+      round: async () => ((await runOnce(work)) ? "more" : "idle"),
       onFailure: (error) => log("warn", "saga worker round failed, backing off", { error: errorMessage(error) }),
     });
 
@@ -261,14 +269,15 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
     runOnce,
     async start() {
       running = true;
-      wakeup = await listenForWakeups(sql, options.notifyChannel);
-      loop = runLoop(wakeup);
+      // A wake-up each, as the relay's lanes have: a NOTIFY wakes every sleeping slot.
+      wakeups = await Promise.all(slots.map(() => listenForWakeups(sql, options.notifyChannel)));
+      loops = slots.map((work, i) => runLoop(wakeups[i] as Wakeup, work));
     },
     async stop() {
       running = false;
-      wakeup?.wake();
-      await loop;
-      await wakeup?.close();
+      for (const w of wakeups) w.wake();
+      await Promise.all(loops);
+      for (const w of wakeups) await w.close();
     },
   };
 }

@@ -170,4 +170,44 @@ describe("the saga worker", () => {
     expect([...runs.values()].every((n) => n === 1)).toBe(true);
     expect(runs.size).toBe(30);
   });
+  it("runs as many instances at once as its concurrency, and each step once", async () => {
+    const type = `t${crypto.randomUUID().slice(0, 8)}`;
+    const seen = { running: 0, mostAtOnce: 0, runs: 0 };
+    const saga: SagaDefinition<unknown> = {
+      type,
+      steps: [
+        {
+          name: "slow",
+          action: async () => {
+            seen.running++;
+            seen.mostAtOnce = Math.max(seen.mostAtOnce, seen.running);
+            await Bun.sleep(150);
+            seen.running--;
+            seen.runs++;
+          },
+        },
+      ],
+    };
+    const ids = Array.from({ length: 12 }, (_, i) => `${type}-${i}`);
+    for (const sagaId of ids) await startSaga(db.sql, { sagaId, sagaType: type, data: {} }, `s_${type}`);
+    const worker = createSagaWorker({
+      sql: db.sql,
+      sagas: [saga],
+      log: quiet,
+      notifyChannel: `s_${type}`,
+      pollMs: 10,
+      concurrency: 4,
+    });
+    await worker.start();
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!(await Promise.all(ids.map((id) => findSaga(db.sql, id)))).every((s) => s?.status === "completed")) {
+        if (Date.now() > deadline) throw new Error("sagas did not complete");
+        await Bun.sleep(20);
+      }
+    } finally {
+      await worker.stop();
+    }
+    expect({ mostAtOnce: seen.mostAtOnce, runs: seen.runs }).toEqual({ mostAtOnce: 4, runs: 12 });
+  });
 });
