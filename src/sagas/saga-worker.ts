@@ -5,7 +5,7 @@ import { runWorkerLoop } from "../core/worker-loop.ts";
 import { type Liveness, untracked } from "../core/liveness.ts";
 import { carrierOf, contextFrom, inSpan, type TraceContext, traceIdOf } from "../core/telemetry.ts";
 import type { Logger } from "../log.ts";
-import { listenForWakeups, type Wakeup } from "../store/wakeup.ts";
+import { listenForSlots, type Slot } from "../store/wakeup.ts";
 import type { SagaDefinition, SagaStep, StepContext } from "./saga-definition.ts";
 import { claimDue, type Progress, recordProgress, type SagaInstance } from "./saga-store.ts";
 
@@ -254,14 +254,18 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
 
   let running = false;
   let loops: Promise<void>[] = [];
-  let wakeups: Wakeup[] = [];
+  let listening: Awaited<ReturnType<typeof listenForSlots>> | undefined;
 
-  const runLoop = (sleeper: Wakeup, work: (typeof slots)[number]) =>
+  const runLoop = (sleeper: Slot, work: (typeof slots)[number]) =>
     runWorkerLoop({
       running: () => running,
       sleeper,
       idleMs: options.pollMs ?? 500,
-      round: async () => ((await runOnce(work)) ? "more" : "idle"),
+      round: async () => {
+        if (!(await runOnce(work))) return "idle";
+        sleeper.passOn();
+        return "more";
+      },
       onFailure: (error) => log("warn", "saga worker round failed, backing off", { error: errorMessage(error) }),
     });
 
@@ -269,15 +273,15 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
     runOnce,
     async start() {
       running = true;
-      // A wake-up each, as the relay's lanes have: a NOTIFY wakes every sleeping slot.
-      wakeups = await Promise.all(slots.map(() => listenForWakeups(sql, options.notifyChannel)));
-      loops = slots.map((work, i) => runLoop(wakeups[i] as Wakeup, work));
+      listening = await listenForSlots(sql, options.notifyChannel, concurrency);
+      const sleepers = listening.slots;
+      loops = slots.map((work, i) => runLoop(sleepers[i] as Slot, work));
     },
     async stop() {
       running = false;
-      for (const w of wakeups) w.wake();
+      for (const s of listening?.slots ?? []) s.wake();
       await Promise.all(loops);
-      for (const w of wakeups) await w.close();
+      await listening?.close();
     },
   };
 }
