@@ -288,20 +288,27 @@ export async function check(
  */
 export function windowsBetween(
   sent: Sent[],
-  faults: { startedAt: number; endedAt: number }[],
+  faults: { name?: string; startedAt: number; endedAt: number }[],
   graceMs: number,
-): { windowsWithout2xx: number; errorsOutsideFaults: number; errorDetails: string[] } {
+): { windowsWithout2xx: number; emptyWindows: string[]; errorsOutsideFaults: number; errorDetails: string[] } {
   const inFault = (t: number) => faults.some((f) => t >= f.startedAt && t <= f.endedAt + graceMs);
   const outside = sent.filter((s) => (s.status >= 500 || s.unknown) && !inFault(s.sentAt) && !inFault(s.at));
   const edges = [Number.NEGATIVE_INFINITY, ...faults.flatMap((f) => [f.startedAt, f.endedAt]), Number.POSITIVE_INFINITY];
-  let windowsWithout2xx = 0;
+  const emptyWindows: string[] = [];
   for (let i = 0; i + 1 < edges.length; i += 2) {
     const [from, to] = [edges[i] as number, edges[i + 1] as number];
     if (to <= from) continue;
-    if (!sent.some((s) => s.status >= 200 && s.status < 300 && s.at > from && s.at < to)) windowsWithout2xx++;
+    if (sent.some((s) => s.status >= 200 && s.status < 300 && s.at > from && s.at < to)) continue;
+    // What the window held instead, so a miss says which fault it followed and what the client met.
+    const inside = sent.filter((s) => s.at > from && s.at < to);
+    const statuses = [...new Set(inside.map((s) => s.status || "no answer"))].join(", ") || "no request answered";
+    const after = i === 0 ? "before the first fault" : `after ${faults[i / 2 - 1]?.name ?? `fault ${i / 2}`}`;
+    const seconds = Number.isFinite(to - from) ? `${((to - from) / 1000).toFixed(1)} s` : "to the end";
+    emptyWindows.push(`${after} (${seconds}): ${inside.length} answers, ${statuses}`);
   }
   return {
-    windowsWithout2xx,
+    windowsWithout2xx: emptyWindows.length,
+    emptyWindows,
     errorsOutsideFaults: outside.length,
     errorDetails: outside.slice(0, 10).map((s) => `${s.path} ${s.status || "no answer"} at ${new Date(s.at).toISOString()}`),
   };

@@ -51,6 +51,8 @@ export type ChaosSummary = Findings & {
   /** The database the read models, inboxes and sagas lived in. */
   readDatabase: string;
   windowsWithout2xx: number;
+  /** Each window between faults without a 2xx: which fault it followed and what answered instead. */
+  emptyWindows: string[];
   errorsOutsideFaults: number;
   errorDetails: string[];
 };
@@ -318,7 +320,7 @@ export function formatSummary(s: ChaosSummary): string {
             .join(", ")}`,
         ]
       : []),
-    `  windows without 2xx    ${s.windowsWithout2xx}`,
+    `  windows without 2xx    ${s.windowsWithout2xx}${s.emptyWindows.length ? ` (${s.emptyWindows.join("; ")})` : ""}`,
     `  5xx outside faults     ${s.errorsOutsideFaults}${s.errorDetails.length ? ` (${s.errorDetails.join("; ")})` : ""}`,
     `  orders confirmed       ${s.ordersConfirmed}, cancelled ${s.ordersCancelled}`,
     `  events lost            ${s.eventsLost}${s.lostDetails.length ? ` (${s.lostDetails.join("; ")})` : ""}`,
