@@ -45,16 +45,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 function runInfra(args: string[], timeoutMs: number): Promise<{ status: number | null; stdout: string }> {
   return new Promise((resolve) => {
-    const child = spawn("bash", [join(root, "scripts", "infra"), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+    // Its own process group, so a timeout ends rabbitmqctl and the rest with it: an orphaned
+    // `rabbitmqctl stop` once stopped a node started later.
+    const child = spawn("bash", [join(root, "scripts", "infra"), ...args], {
+      stdio: ["ignore", "pipe", "inherit"],
+      detached: true,
+    });
     let stdout = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
       stdout += chunk;
     });
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (status) => {
+    const timer = setTimeout(() => {
+      if (child.pid) process.kill(-child.pid, "SIGKILL");
+    }, timeoutMs);
+    const done = (status: number | null) => {
       clearTimeout(timer);
       resolve({ status, stdout });
-    });
+    };
+    child.on("error", () => done(null));
+    // On close, once its output is all read; the servers it starts write to their own log files.
+    child.on("close", (status) => done(status));
   });
 }
 

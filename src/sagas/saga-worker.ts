@@ -85,6 +85,9 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
   const byType = new Map(options.sagas.map((s) => [s.type, s]));
   const leaseMs = options.leaseMs ?? 60_000;
   const concurrency = options.concurrency ?? 8;
+  // Zero slots would run no saga at all, silently.
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new TypeError(`saga worker concurrency must be a whole number of at least 1, not ${concurrency}`);
   const slots = Array.from({ length: concurrency }, (_, i) =>
     options.liveness ? options.liveness.track(concurrency === 1 ? "saga worker" : `saga worker ${i + 1}`) : untracked,
   );

@@ -210,4 +210,10 @@ describe("the saga worker", () => {
     }
     expect({ mostAtOnce: seen.mostAtOnce, runs: seen.runs }).toEqual({ mostAtOnce: 4, runs: 12 });
   });
+  it("refuses a concurrency that would run no saga at all", () => {
+    for (const concurrency of [0, -1, 1.5, Number.NaN])
+      expect(() => createSagaWorker({ sql: db.sql, sagas: [], log: quiet, notifyChannel: "s_none", concurrency })).toThrow(
+        "concurrency must be a whole number of at least 1",
+      );
+  });
 });
