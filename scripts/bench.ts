@@ -92,7 +92,7 @@ const snapshots = await section("snapshots", () => benchSnapshots(url, [10, 1_00
 // In a database of its own: the other sections' hundred thousand products would be a catch-up first.
 const shopUrl = await freshDatabase("eventline_bench_shop");
 const { queries, checkouts } = await section("shop", async () => {
-  const shop = await startBenchShop(shopUrl, AMQP_URL, freePort);
+  const shop = await startBenchShop(shopUrl, AMQP_URL);
   try {
     const queries = await benchQueries(shop, smoke ? 2 : 15, 64);
     const checkouts = await benchCheckouts(shop, {

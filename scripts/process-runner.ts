@@ -99,3 +99,27 @@ export function freePort(): number {
   server.stop(true);
   return port;
 }
+
+/**
+ * What the shop's processes need to run beside others on one machine: the API's and the payment
+ * provider's ports, an exchange, queue prefix and NOTIFY channel of their own (`<name>.<tag>`), and the
+ * probes' ports left to the system. `base` is the API's URL.
+ */
+export function shopProcessEnv(name: string, tag: string): { env: Record<string, string>; base: string } {
+  const port = freePort();
+  const providerPort = freePort();
+  return {
+    base: `http://127.0.0.1:${port}`,
+    env: {
+      EVENTS_EXCHANGE: `${name}.${tag}`,
+      QUEUE_PREFIX: `${name}.${tag}`,
+      NOTIFY_CHANNEL: `${name.replace(/\W/g, "_")}_${tag}`,
+      PORT: String(port),
+      PAYMENT_PROVIDER_PORT: String(providerPort),
+      PAYMENT_PROVIDER_URL: `http://127.0.0.1:${providerPort}`,
+      RELAY_METRICS_PORT: "0",
+      CONSUMER_METRICS_PORT: "0",
+      SAGA_METRICS_PORT: "0",
+    },
+  };
+}

@@ -8,7 +8,7 @@ import { queueNames } from "../../src/consumers/topology.ts";
 import { connect } from "../../src/store/connect.ts";
 import { bearer, staffBearer } from "../bearer.ts";
 import { deleteBrokerObjects } from "../broker-cleanup.ts";
-import { type RunningProcess, shopProcesses, startProcess } from "../process-runner.ts";
+import { type RunningProcess, shopProcesses, shopProcessEnv, startProcess } from "../process-runner.ts";
 import { notePeaks } from "./peak-memory.ts";
 
 /** The shop's consumers: its four read models and the checkout saga's starter. */
@@ -48,26 +48,16 @@ async function untilAnswers(url: string, ms: number): Promise<void> {
   }
 }
 
-export async function startBenchShop(url: string, amqpUrl: string, freePort: () => number): Promise<BenchShop> {
-  const tag = crypto.randomUUID().slice(0, 8);
-  const port = freePort();
-  const providerPort = freePort();
+export async function startBenchShop(url: string, amqpUrl: string): Promise<BenchShop> {
+  const shopEnv = shopProcessEnv("bench.shop", crypto.randomUUID().slice(0, 8));
+  const base = shopEnv.base;
   const env: Record<string, string> = {
+    ...shopEnv.env,
     DATABASE_URL: url,
     AMQP_URL: amqpUrl,
-    EVENTS_EXCHANGE: `bench.shop.${tag}`,
-    QUEUE_PREFIX: `bench.shop.${tag}`,
-    NOTIFY_CHANNEL: `bench_shop_${tag}`,
-    PORT: String(port),
-    PAYMENT_PROVIDER_PORT: String(providerPort),
-    PAYMENT_PROVIDER_URL: `http://127.0.0.1:${providerPort}`,
-    RELAY_METRICS_PORT: "0",
-    CONSUMER_METRICS_PORT: "0",
-    SAGA_METRICS_PORT: "0",
     LOG_LEVEL: "warn",
     DB_POOL_MAX: "20",
   };
-  const base = `http://127.0.0.1:${port}`;
   const sql = connect(url, { max: 2 });
   // Rows an earlier section left unpublished (its exchange is gone) would only slow this relay down.
   await sql`delete from eventline_outbox`;

@@ -14,7 +14,7 @@ import { connect } from "../../src/store/connect.ts";
 import { bearer, staffBearer } from "../bearer.ts";
 import { deleteBrokerObjects } from "../broker-cleanup.ts";
 import { ensureCluster, ensureInfraEnv, root } from "../infra-env.ts";
-import { freePort, type RunningProcess, shopProcesses, startProcess } from "../process-runner.ts";
+import { type RunningProcess, shopProcesses, shopProcessEnv, startProcess } from "../process-runner.ts";
 import { check, type Findings, settle, windowsBetween } from "./chaos-checks.ts";
 import { chaosFaults, clusterFaults, type FaultOutcome, queuesOnCluster } from "./chaos-faults.ts";
 import { runLoad, type Seed, type Sent } from "./chaos-load.ts";
@@ -112,23 +112,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     await readAdmin.end();
   }
   await admin.end();
-  const port = freePort();
-  const providerPort = freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const shopEnv = shopProcessEnv("chaos", tag);
+  const base = shopEnv.base;
   const env: Record<string, string> = {
+    ...shopEnv.env,
     DATABASE_URL,
     READ_DATABASE_URL,
     AMQP_URL: nodes.join(","),
     DATABASE_SCHEMA: schema,
-    EVENTS_EXCHANGE: `chaos.${tag}`,
-    QUEUE_PREFIX: `chaos.${tag}`,
-    NOTIFY_CHANNEL: `chaos_${tag}`,
-    PORT: String(port),
-    PAYMENT_PROVIDER_PORT: String(providerPort),
-    PAYMENT_PROVIDER_URL: `http://127.0.0.1:${providerPort}`,
-    RELAY_METRICS_PORT: "0",
-    CONSUMER_METRICS_PORT: "0",
-    SAGA_METRICS_PORT: "0",
     SAGA_LEASE_MS: "3000",
     // A small retry budget (three attempts, 1 s confirm timeout), so the broker alarm outlasts it.
     RELAY_MAX_ATTEMPTS: "3",
