@@ -88,7 +88,7 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
   // Zero slots would run no saga at all, silently.
   if (!Number.isInteger(concurrency) || concurrency < 1)
     throw new TypeError(`saga worker concurrency must be a whole number of at least 1, not ${concurrency}`);
-  const slots = Array.from({ length: concurrency }, (_, i) =>
+  const trackers = Array.from({ length: concurrency }, (_, i) =>
     options.liveness ? options.liveness.track(concurrency === 1 ? "saga worker" : `saga worker ${i + 1}`) : untracked,
   );
 
@@ -231,7 +231,7 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
     };
   }
 
-  async function runOnce(work = slots[0] ?? untracked): Promise<boolean> {
+  async function runOnce(work = trackers[0] ?? untracked): Promise<boolean> {
     const instance = await claimDue(sql, [...byType.keys()], leaseMs);
     if (!instance) {
       work.idle();
@@ -259,7 +259,7 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
   let loops: Promise<void>[] = [];
   let listening: Awaited<ReturnType<typeof listenForSlots>> | undefined;
 
-  const runLoop = (sleeper: Slot, work: (typeof slots)[number]) =>
+  const runLoop = (sleeper: Slot, work: (typeof trackers)[number]) =>
     runWorkerLoop({
       running: () => running,
       sleeper,
@@ -278,7 +278,7 @@ export function createSagaWorker(options: SagaWorkerOptions): SagaWorker {
       running = true;
       listening = await listenForSlots(sql, options.notifyChannel, concurrency);
       const sleepers = listening.slots;
-      loops = slots.map((work, i) => runLoop(sleepers[i] as Slot, work));
+      loops = trackers.map((work, i) => runLoop(sleepers[i] as Slot, work));
     },
     async stop() {
       running = false;

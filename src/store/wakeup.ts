@@ -8,21 +8,9 @@ import { createTimerSleeper, type Sleeper } from "../core/worker-loop.ts";
 export type Wakeup = Sleeper & { close(): Promise<void> };
 
 export async function listenForWakeups(sql: Sql, channel: string): Promise<Wakeup> {
-  const timer = createTimerSleeper();
-  let notified = false;
-  const listener = await sql.listen(channel, () => {
-    notified = true;
-    timer.wakeIfSleeping();
-  });
-  return {
-    sleep: timer.sleep,
-    wake: timer.wake,
-    beginRound: () => {
-      notified = false;
-    },
-    notifiedSince: () => notified,
-    close: () => listener.unlisten().catch(() => {}),
-  };
+  // One slot alone: a NOTIFY wakes it if it sleeps, and is remembered if it is busy.
+  const { slots, close } = await listenForSlots(sql, channel, 1);
+  return { ...(slots[0] as Slot), close };
 }
 
 /** One of several loops that share a NOTIFY: `passOn()` wakes another sleeping slot (it found work, maybe there is more). */
