@@ -36,9 +36,10 @@ function storableJson(what: string, value: unknown): string {
   return json;
 }
 
-function assertStorableText(what: string, text: string): void {
+/** `what` names the text in the error; it is made only when there is one, since every append checks. */
+function assertStorableText(what: () => string, text: string): void {
   const why = unstorableText(text);
-  if (why) throw new TypeError(`cannot store ${what}: it ${why}`);
+  if (why) throw new TypeError(`cannot store ${what()}: it ${why}`);
 }
 
 /**
@@ -58,12 +59,12 @@ export async function prepareEvents(
     // as Postgres prints a uuid, so an id given in upper case is still recognised as the same id.
     const eventId = (event.eventId ?? uuidV7()).toLowerCase();
     if (typeof event.type !== "string" || event.type.length === 0) throw new TypeError("an event needs a type");
-    assertStorableText(`event type ${JSON.stringify(event.type)}`, event.type);
+    assertStorableText(() => `event type ${JSON.stringify(event.type)}`, event.type);
     const plainJson = storableJson(`the data of ${event.type}`, event.data);
     const sealed = personalData ? await personalData.seal(event.type, event.data) : { data: event.data };
     const metadata = metadataOf(event, fallbackId);
     const metadataJson = storableJson(`the metadata of ${event.type}`, metadata);
-    if (sealed.subjectId !== undefined) assertStorableText("a subject id", sealed.subjectId);
+    if (sealed.subjectId !== undefined) assertStorableText(() => "a subject id", sealed.subjectId);
     prepared.push({
       eventId,
       type: event.type,
@@ -154,7 +155,7 @@ export function assertAppendRequest(request: AppendRequest): void {
   if (typeof request.streamId !== "string" || request.streamId.length === 0 || request.streamId.length > 200) {
     throw new TypeError("streamId must be a non-empty string of at most 200 characters");
   }
-  assertStorableText(`stream id ${JSON.stringify(request.streamId)}`, request.streamId);
+  assertStorableText(() => `stream id ${JSON.stringify(request.streamId)}`, request.streamId);
   if (!Array.isArray(request.events) || request.events.length === 0) {
     throw new TypeError(`append to ${request.streamId} needs at least one event`);
   }
