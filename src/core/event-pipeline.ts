@@ -22,21 +22,21 @@ export type PreparedEvent = {
 
 /**
  * The JSON text of a value Postgres can store, or a TypeError naming what is wrong. It runs per call before
- * a call can share a batch, so data that cannot be stored fails that call alone.
+ * a call can share a batch, so data that cannot be stored fails that call alone. `what` names the value
+ * and is called only for an error: every event of every append is checked.
  */
-function storableJson(what: string, value: unknown): string {
+function storableJson(what: () => string, value: unknown): string {
   let json: string | undefined;
   try {
     json = JSON.stringify(value);
   } catch (error) {
-    throw new TypeError(`cannot store ${what}: ${errorMessage(error)}`);
+    throw new TypeError(`cannot store ${what()}: ${errorMessage(error)}`);
   }
-  if (json === undefined) throw new TypeError(`cannot store ${what}: it is not a JSON value`);
-  if (jsonHoldsUnstorableText(json)) throw new TypeError(`cannot store ${what}: a string holds a NUL or a lone surrogate`);
+  if (json === undefined) throw new TypeError(`cannot store ${what()}: it is not a JSON value`);
+  if (jsonHoldsUnstorableText(json)) throw new TypeError(`cannot store ${what()}: a string holds a NUL or a lone surrogate`);
   return json;
 }
 
-/** `what` names the text in the error; it is made only when there is one, since every append checks. */
 function assertStorableText(what: () => string, text: string): void {
   const why = unstorableText(text);
   if (why) throw new TypeError(`cannot store ${what()}: it ${why}`);
@@ -60,17 +60,18 @@ export async function prepareEvents(
     const eventId = (event.eventId ?? uuidV7()).toLowerCase();
     if (typeof event.type !== "string" || event.type.length === 0) throw new TypeError("an event needs a type");
     assertStorableText(() => `event type ${JSON.stringify(event.type)}`, event.type);
-    const plainJson = storableJson(`the data of ${event.type}`, event.data);
+    const dataOf = () => `the data of ${event.type}`;
+    const plainJson = storableJson(dataOf, event.data);
     const sealed = personalData ? await personalData.seal(event.type, event.data) : { data: event.data };
     const metadata = metadataOf(event, fallbackId);
-    const metadataJson = storableJson(`the metadata of ${event.type}`, metadata);
+    const metadataJson = storableJson(() => `the metadata of ${event.type}`, metadata);
     if (sealed.subjectId !== undefined) assertStorableText(() => "a subject id", sealed.subjectId);
     prepared.push({
       eventId,
       type: event.type,
       schemaVersion: event.schemaVersion ?? upcasters?.latestVersion(event.type) ?? 1,
       data: sealed.data,
-      dataJson: sealed.data === event.data ? plainJson : storableJson(`the data of ${event.type}`, sealed.data),
+      dataJson: sealed.data === event.data ? plainJson : storableJson(dataOf, sealed.data),
       metadata,
       metadataJson,
       subjectId: sealed.subjectId,
