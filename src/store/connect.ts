@@ -1,4 +1,5 @@
 import postgres, { type Sql } from "postgres";
+import { backoffDelay } from "../core/backoff.ts";
 
 /** How long Postgres lets one of this pool's sessions wait or hold on; 0 turns a limit off. */
 export type SessionTimeouts = { statementMs: number; lockMs: number; idleInTransactionMs: number };
@@ -22,6 +23,13 @@ export type ConnectOptions = {
 // Positions and versions are int8; they stay far below 2^53, so plain numbers are safe and simpler.
 const int8AsNumber = { to: 20, from: [20], serialize: (n: number) => String(n), parse: (s: string) => Number(s) };
 
+/**
+ * How long a connection waits before connecting again after a failed attempt, in seconds as postgres.js
+ * wants it. Its own default grows to 10-20 s after a handful of failures, which a busy pool reaches within
+ * a second of an outage, so a process stayed unanswered that long after Postgres was back.
+ */
+const reconnectBackoff = (failures: number) => backoffDelay(failures, { baseMs: 20, maxMs: 500 }) / 1000;
+
 /** A postgres.js pool with eventline's settings: int8 as numbers, quiet notices, optional schema and timeouts. */
 export function connect(url: string, options: ConnectOptions = {}): Sql {
   const t = options.timeouts;
@@ -31,6 +39,7 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
       max: options.max ?? 10,
       onnotice: () => {},
       types: { int8: int8AsNumber },
+      backoff: reconnectBackoff,
       prepare: false,
       connection: { application_name: options.applicationName ?? "eventline" },
     });
@@ -39,6 +48,7 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     max: options.max ?? 10,
     onnotice: () => {},
     types: { int8: int8AsNumber },
+    backoff: reconnectBackoff,
     connection: {
       application_name: options.applicationName ?? "eventline",
       ...(options.schema ? { search_path: options.schema } : {}),
