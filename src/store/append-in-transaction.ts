@@ -57,9 +57,10 @@ async function appendOnce(
     );
     if (replay) replays.set(i, replay);
   }
-  // Streams are locked in a fixed order so two multi-stream appends cannot deadlock.
   const order = [...requests.keys()].filter((i) => !replays.has(i));
-  order.sort((a, b) => ((requests[a]?.streamId ?? "") < (requests[b]?.streamId ?? "") ? -1 : 1));
+  if (order.length > 0) {
+    await tx`select eventline_lock_streams(${order.map((i) => requests[i]?.streamId ?? "")}::text[])`;
+  }
   const written = new Map<number, EventRow[]>();
   for (const i of order) written.set(i, await writeStream(tx, requests[i] as AppendRequest, prepared[i] ?? []));
   if (order.length > 0) await tx`select pg_notify(${channel}, '')`;
@@ -79,18 +80,15 @@ async function appendOnce(
 }
 
 /**
- * One stream's events and outbox rows. The upsert both locks the stream row and moves its version, so
- * concurrent writers queue here (a new stream included) and the loser sees the winner's version; the
- * expected version is judged by the same SQL rule the packed batch uses.
+ * One stream's events and outbox rows, once its lock is held: the version read here includes every
+ * earlier writer's commit, and the expected version is judged by the same SQL rule the packed batch uses.
  */
 async function writeStream(tx: TransactionSql, request: AppendRequest, prepared: PreparedEvent[]): Promise<EventRow[]> {
-  const n = prepared.length;
-  const [moved] = await tx<{ version: number; holds: boolean }[]>`
-    insert into eventline_streams (stream_id, version) values (${request.streamId}, ${n})
-    on conflict (stream_id) do update set version = eventline_streams.version + ${n}
-    returning version, eventline_expected_version_holds(${String(request.expectedVersion)}, version - ${n}) as holds`;
-  const actual = (moved?.version ?? n) - n;
-  if (!moved?.holds) throw new ConcurrencyError(request.streamId, request.expectedVersion, actual);
+  const [current] = await tx<{ version: number; holds: boolean }[]>`
+    select v as version, eventline_expected_version_holds(${String(request.expectedVersion)}, v) as holds
+    from eventline_stream_version(${request.streamId}) as v`;
+  const actual = current?.version ?? 0;
+  if (!current?.holds) throw new ConcurrencyError(request.streamId, request.expectedVersion, actual);
   return tx<EventRow[]>`
     with input as (
       select * from unnest(

@@ -112,6 +112,53 @@ describe("the Postgres event store", () => {
     }
   });
 
+  it("queues concurrent writers of one stream, batched and in their own transactions, so none fails", async () => {
+    const s = stream();
+    // An idempotency key sends an append down the general path; the others share group-commit batches.
+    const appends = Array.from({ length: 40 }, (_, i) =>
+      i % 2 === 0
+        ? store.appendToStream(s, [added(i)], { expectedVersion: "any" })
+        : store.append([{ streamId: s, events: [added(i)], expectedVersion: "any" }], {
+            idempotency: { key: `${s}-${i}`, fingerprint: "f", respond: () => ({ status: 200, body: {} }) },
+          }),
+    );
+    const outcomes = await Promise.allSettled(appends);
+    expect(outcomes.filter((o) => o.status === "rejected")).toEqual([]);
+    const versions = (await store.readStream(s)).map((e) => e.version);
+    expect(versions).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(await store.streamVersion(s)).toBe(40);
+  });
+
+  it("holds back writers of the locked streams only, and every writer while more than 1000 are locked", async () => {
+    const [held, free] = [stream(), stream()];
+    const many = Array.from({ length: 1_001 }, () => stream());
+    // Whether an append finishes while another transaction holds these streams' locks.
+    async function finishesWhileLocked(locked: string[], streamId: string): Promise<boolean> {
+      let finished = false;
+      let append: Promise<unknown> | undefined;
+      const whileLocked = await db.sql.begin(async (tx) => {
+        await tx`select eventline_lock_streams(${locked}::text[])`;
+        append = store.appendToStream(streamId, [added(1)]).then(() => {
+          finished = true;
+        });
+        await Bun.sleep(300);
+        return finished;
+      });
+      await append;
+      return whileLocked;
+    }
+    expect(await finishesWhileLocked([held], held)).toBe(false);
+    expect(await finishesWhileLocked([held], free)).toBe(true);
+    expect(await finishesWhileLocked(many, free)).toBe(false);
+    // Each held-back append went through once the lock was gone.
+    expect(await store.streamVersions([held, free])).toEqual(
+      new Map([
+        [held, 1],
+        [free, 2],
+      ]),
+    );
+  });
+
   it("never lets a whole-log reader skip an event whose transaction commits late", async () => {
     const { checkpoint: start } = await readEverything({ transactionId: "0", position: 0 });
     const late = stream();
