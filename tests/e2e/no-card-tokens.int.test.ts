@@ -86,23 +86,33 @@ describe("card tokens sent to a full run", () => {
     const conn = await amqp.connect(amqpUrl());
     const deadLetters: string[] = [];
     try {
-      const ch = await conn.createChannel();
-      const ordersDead = queueNames("orders", env.QUEUE_PREFIX).dead;
-      await until("every OrderPlaced to be dead-lettered", async () => (await ch.checkQueue(ordersDead)).messageCount >= 6);
-      for (const consumer of CONSUMERS) {
+      // Messages taken and not acked stay with their channel, so each is read once until it closes.
+      const channels: amqp.Channel[] = [];
+      async function take(consumer: string) {
         const queue = queueNames(consumer, env.QUEUE_PREFIX).dead;
         // A consumer that never dead-lettered may have no dead queue yet: the broker closes the channel on asking.
         const peek = await conn.createChannel();
         peek.on("error", () => {});
-        const exists = await peek.checkQueue(queue).then(
-          () => true,
-          () => false,
-        );
-        if (!exists) continue;
+        channels.push(peek);
+        if (
+          !(await peek.checkQueue(queue).then(
+            () => true,
+            () => false,
+          ))
+        )
+          return;
         for (let m = await peek.get(queue); m; m = await peek.get(queue))
           deadLetters.push(`${m.content.toString()} ${JSON.stringify(m.properties.headers)}`);
-        await peek.close();
       }
+      // The relay's lanes keep order within a stream only: one order's confirmation can be dead-lettered
+      // before another order's OrderPlaced, so wait for the six OrderPlaced themselves.
+      const placed = () => deadLetters.filter((d) => d.includes('"type":"OrderPlaced"')).length;
+      await until("every OrderPlaced to be dead-lettered", async () => {
+        await take("orders");
+        return placed() >= 6;
+      });
+      for (const consumer of CONSUMERS.filter((c) => c !== "orders")) await take(consumer);
+      for (const c of channels) await c.close().catch(() => {});
     } finally {
       await conn.close();
     }
