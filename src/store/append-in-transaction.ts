@@ -30,7 +30,10 @@ export async function appendInTransaction(
 ): Promise<AppendResult[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await sql.begin((tx) => appendOnce(tx, channel, requests, prepared, options));
+      // Versions are read after the streams' locks are held, each in a statement with a snapshot of its own.
+      return await sql.begin("isolation level read committed", (tx) =>
+        appendOnce(tx, channel, requests, prepared, options),
+      );
     } catch (error) {
       if (!isRetriableConflict(error) || attempt >= 5) throw error;
     }
@@ -44,6 +47,8 @@ async function appendOnce(
   prepared: PreparedEvent[][],
   options: AppendOptions,
 ): Promise<AppendResult[]> {
+  // Locked before the replay check too, so a duplicate of an append still running waits and replays it.
+  await tx`select eventline_lock_streams(${requests.map((r) => r.streamId)}::text[])`;
   const allIds = prepared.flat().map((p) => p.eventId);
   const found = (
     await tx<EventRow[]>`select * from eventline_events where event_id = any(${allIds}::uuid[]) order by position`
@@ -58,9 +63,6 @@ async function appendOnce(
     if (replay) replays.set(i, replay);
   }
   const order = [...requests.keys()].filter((i) => !replays.has(i));
-  if (order.length > 0) {
-    await tx`select eventline_lock_streams(${order.map((i) => requests[i]?.streamId ?? "")}::text[])`;
-  }
   const written = new Map<number, EventRow[]>();
   for (const i of order) written.set(i, await writeStream(tx, requests[i] as AppendRequest, prepared[i] ?? []));
   if (order.length > 0) await tx`select pg_notify(${channel}, '')`;

@@ -51,6 +51,8 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     backoff: reconnectBackoff,
     connection: {
       application_name: options.applicationName ?? "eventline",
+      // Appends read a stream's version after taking its lock, which needs a snapshot per statement.
+      default_transaction_isolation: "read committed",
       ...(options.schema ? { search_path: options.schema } : {}),
       ...(t
         ? {

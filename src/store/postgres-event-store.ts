@@ -106,8 +106,8 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
           );
         });
       } catch (error) {
-        // Another process created one of these streams meanwhile (or two batches deadlocked): run it
-        // again, and the second run sees the committed rows.
+        // Another writer stored one of these event ids meanwhile, or a write bypassed the streams' locks
+        // and took a version: run it again, and the second run sees the committed rows.
         if (!isRetriableConflict(error) || attempt >= 5) throw error;
       }
     }

@@ -129,34 +129,76 @@ describe("the Postgres event store", () => {
     expect(await store.streamVersion(s)).toBe(40);
   });
 
-  it("holds back writers of the locked streams only, and every writer while more than 1000 are locked", async () => {
-    const [held, free] = [stream(), stream()];
-    const many = Array.from({ length: 1_001 }, () => stream());
+  it("holds back writers of the locked streams only, and every writer while more than the lock table's share are locked", async () => {
+    const [held, free, keyed] = [stream(), stream(), stream()];
+    const [limit] = await db.sql<{ streams: number }[]>`
+      select 4 * current_setting('max_locks_per_transaction')::int as streams`;
+    const many = Array.from({ length: (limit?.streams ?? 0) + 1 }, () => stream());
+    // An idempotency key sends an append down the general path; the others go in a group-commit batch.
+    const batched = (streamId: string) => store.appendToStream(streamId, [added(1)]);
+    const inTransaction = (streamId: string) =>
+      store.append([{ streamId, events: [added(1)], expectedVersion: "any" }], {
+        idempotency: { key: `${streamId}-${crypto.randomUUID()}`, fingerprint: "f", respond: () => ({ status: 200, body: {} }) },
+      });
     // Whether an append finishes while another transaction holds these streams' locks.
-    async function finishesWhileLocked(locked: string[], streamId: string): Promise<boolean> {
+    async function finishesWhileLocked(locked: string[], append: () => Promise<unknown>): Promise<boolean> {
       let finished = false;
-      let append: Promise<unknown> | undefined;
+      let running: Promise<unknown> | undefined;
       const whileLocked = await db.sql.begin(async (tx) => {
         await tx`select eventline_lock_streams(${locked}::text[])`;
-        append = store.appendToStream(streamId, [added(1)]).then(() => {
+        running = append().then(() => {
           finished = true;
         });
         await Bun.sleep(300);
         return finished;
       });
-      await append;
+      await running;
       return whileLocked;
     }
-    expect(await finishesWhileLocked([held], held)).toBe(false);
-    expect(await finishesWhileLocked([held], free)).toBe(true);
-    expect(await finishesWhileLocked(many, free)).toBe(false);
+    expect(await finishesWhileLocked([held], () => batched(held))).toBe(false);
+    expect(await finishesWhileLocked([held], () => inTransaction(held))).toBe(false);
+    expect(await finishesWhileLocked([held], () => batched(free))).toBe(true);
+    expect(await finishesWhileLocked([held], () => inTransaction(keyed))).toBe(true);
+    expect(await finishesWhileLocked(many, () => batched(free))).toBe(false);
+    expect(await finishesWhileLocked(many, () => inTransaction(keyed))).toBe(false);
     // Each held-back append went through once the lock was gone.
-    expect(await store.streamVersions([held, free])).toEqual(
+    expect(await store.streamVersions([held, free, keyed])).toEqual(
       new Map([
-        [held, 1],
+        [held, 2],
         [free, 2],
+        [keyed, 2],
       ]),
     );
+  });
+
+  it("replays a duplicate of an append still running instead of failing its expected version", async () => {
+    const pairs = Array.from({ length: 10 }, () => ({ streamId: stream(), eventId: crypto.randomUUID() }));
+    const append = ({ streamId, eventId }: (typeof pairs)[number]) =>
+      store.appendToStream(streamId, [{ ...added(1), eventId }], { expectedVersion: "no_stream" });
+    const outcomes = await Promise.allSettled(pairs.flatMap((p) => [append(p), append(p)]));
+    expect(outcomes.filter((o) => o.status === "rejected").map((o) => String(o.reason))).toEqual([]);
+    for (const p of pairs) expect(await counts(p.streamId)).toEqual({ events: 1, outbox: 1 });
+  });
+
+  it("refuses to append at another isolation level than read committed, saying which setting to change", async () => {
+    const repeatable = connect(db.url, {
+      max: 2,
+      schema: db.schema,
+      settings: { default_transaction_isolation: "repeatable read" },
+    });
+    try {
+      const other = createPostgresEventStore({ sql: repeatable, notifyChannel: channel });
+      const refused = await other.appendToStream(stream(), [added(1)]).catch((e: unknown) => e as Error);
+      expect(String(refused)).toContain("eventline appends run at read committed, not repeatable read");
+      // The general path sets its own isolation level.
+      const s = stream();
+      await other.append([{ streamId: s, events: [added(1)], expectedVersion: "no_stream" }], {
+        idempotency: { key: s, fingerprint: "f", respond: () => ({ status: 200, body: {} }) },
+      });
+      expect(await counts(s)).toEqual({ events: 1, outbox: 1 });
+    } finally {
+      await repeatable.end();
+    }
   });
 
   it("never lets a whole-log reader skip an event whose transaction commits late", async () => {

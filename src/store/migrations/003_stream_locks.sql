@@ -11,16 +11,25 @@ $$;
 
 -- Both write paths call this once, before reading any version, with every stream they write: the locks
 -- are taken in one order, so two writers cannot deadlock, and they last until the transaction ends. The
--- key is a hash of the stream id (a collision only makes two streams queue together), in a class of this
--- schema's own. An append naming more streams than the lock table comfortably holds locks the log's
--- writers out instead, for its own transaction.
+-- key is a hash of the stream id (a collision only makes two streams queue together) in a class of the
+-- events table's own, the one this search_path writes to. Every lock is an entry of Postgres's shared
+-- lock table, so an append naming more streams than four times max_locks_per_transaction locks out the
+-- log's other writers instead, for its own transaction. A version read under repeatable read would come
+-- from a snapshot taken before the lock, so other isolation levels are refused.
 create function eventline_lock_streams(stream_ids text[]) returns void
 language plpgsql as $$
 begin
-  if (select count(distinct s) from unnest(stream_ids) s) > 1000 then
+  if current_setting('transaction_isolation') <> 'read committed' then
+    raise exception 'eventline appends run at read committed, not %', current_setting('transaction_isolation')
+      using errcode = '0A000',
+            hint = 'set default_transaction_isolation to ''read committed'' for the role or database eventline uses';
+  end if;
+  if (select count(distinct s) from unnest(stream_ids) s) > 4 * current_setting('max_locks_per_transaction')::int then
     lock table eventline_events in share row exclusive mode;
   else
-    perform pg_advisory_xact_lock(hashtext('eventline.streams.' || current_schema()), k)
+    -- Taken before the streams' locks, so a writer of the whole log waits for this one to finish.
+    lock table eventline_events in row exclusive mode;
+    perform pg_advisory_xact_lock('eventline_events'::regclass::oid::int, k)
     from (select distinct hashtext(s) as k from unnest(stream_ids) s order by 1) as keys;
   end if;
 end
