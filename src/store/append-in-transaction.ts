@@ -31,9 +31,7 @@ export async function appendInTransaction(
   for (let attempt = 1; ; attempt++) {
     try {
       // Versions are read after the streams' locks are held, each in a statement with a snapshot of its own.
-      return await sql.begin("isolation level read committed", (tx) =>
-        appendOnce(tx, channel, requests, prepared, options),
-      );
+      return await sql.begin("isolation level read committed", (tx) => appendOnce(tx, channel, requests, prepared, options));
     } catch (error) {
       if (!isRetriableConflict(error) || attempt >= 5) throw error;
     }
