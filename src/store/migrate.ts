@@ -36,6 +36,15 @@ export async function migrate(sql: Sql, migrations: Migration[] = listMigrations
           "'Upgrading a database from before the baseline' says",
       ]);
     }
+    // The baseline's first form kept stream versions in a table of their own; no migration turns it into
+    // this one, which takes them from the events.
+    const [earlier] = await tx<{ found: boolean }[]>`select to_regclass('eventline_streams') is not null as found`;
+    if (recorded.length > 0 && earlier?.found) {
+      throw new ConfigError([
+        "the database was made by an earlier form of the baseline schema (it has eventline_streams): move its " +
+          "data as docs/operations.md's 'Upgrading a database from before the baseline' says",
+      ]);
+    }
     const done = new Set(recorded.map((r) => r.version));
     const applied: string[] = [];
     for (const m of migrations) {

@@ -130,4 +130,14 @@ describe("a database made before the baseline schema", () => {
       await old.drop();
     }
   });
+
+  it("is refused when made by the baseline's first form, which kept stream versions in a table", async () => {
+    const earlier = await createTestDatabase();
+    try {
+      await earlier.sql`create table eventline_streams (stream_id text primary key, version bigint not null)`;
+      await expect(migrate(earlier.sql)).rejects.toThrow("an earlier form of the baseline schema (it has eventline_streams)");
+    } finally {
+      await earlier.drop();
+    }
+  });
 });
