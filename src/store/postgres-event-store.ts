@@ -129,8 +129,10 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
     }
   }
 
-  // Two flushes at once let Postgres work on one batch while the next is gathered and sent.
-  const batcher = createBatcher<BatchedAppend, AppendResult[]>(flushBatch, 500, options.groupCommitConcurrency ?? 2);
+  // Two flushes at once let Postgres work on one batch while the next is gathered and sent. At most 256
+  // calls a batch: one-stream calls then stay within the streams eventline_lock_streams locks one by one
+  // under Postgres's default max_locks_per_transaction, instead of locking out every other writer.
+  const batcher = createBatcher<BatchedAppend, AppendResult[]>(flushBatch, 256, options.groupCommitConcurrency ?? 2);
 
   /** Database semantic conventions for an append's span. */
   const appendAttributes = (requests: AppendRequest[]) => ({

@@ -171,6 +171,25 @@ describe("the Postgres event store", () => {
     );
   });
 
+  it("writes 600 concurrent one-stream appends while another writer's transaction stays open", async () => {
+    const streams = Array.from({ length: 600 }, () => stream());
+    let finished = false;
+    let appends: Promise<unknown> | undefined;
+    // An open writer holds the table's row-exclusive lock: only a batch that locks out every writer waits on it.
+    const whileOpen = await db.sql.begin(async (tx) => {
+      await tx`lock table eventline_events in row exclusive mode`;
+      appends = Promise.all(streams.map((id) => store.appendToStream(id, [added(1)], { expectedVersion: "no_stream" }))).then(
+        () => {
+          finished = true;
+        },
+      );
+      for (let waited = 0; waited < 5_000 && !finished; waited += 50) await Bun.sleep(50);
+      return finished;
+    });
+    await appends;
+    expect(whileOpen).toBe(true);
+  });
+
   it("replays a duplicate of an append still running instead of failing its expected version", async () => {
     const pairs = Array.from({ length: 10 }, () => ({ streamId: stream(), eventId: crypto.randomUUID() }));
     const append = ({ streamId, eventId }: (typeof pairs)[number]) =>
