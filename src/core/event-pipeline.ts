@@ -52,18 +52,20 @@ export async function prepareEvents(
   personalData?: PersonalData,
   upcasters?: Upcasters,
 ): Promise<PreparedEvent[]> {
-  const fallbackId = crypto.randomUUID();
   const prepared: PreparedEvent[] = [];
+  let firstId: string | undefined;
   for (const event of request.events) {
     // Time-ordered, so the store's unique index on event ids grows at one end (see uuidV7). Lower case,
     // as Postgres prints a uuid, so an id given in upper case is still recognised as the same id.
     const eventId = (event.eventId ?? uuidV7()).toLowerCase();
+    // An append given no correlation id starts a correlation of its own, named by its first event.
+    firstId ??= eventId;
     if (typeof event.type !== "string" || event.type.length === 0) throw new TypeError("an event needs a type");
     assertStorableText(() => `event type ${JSON.stringify(event.type)}`, event.type);
     const dataOf = () => `the data of ${event.type}`;
     const plainJson = storableJson(dataOf, event.data);
     const sealed = personalData ? await personalData.seal(event.type, event.data) : { data: event.data };
-    const metadata = metadataOf(event, fallbackId);
+    const metadata = metadataOf(event, firstId);
     const metadataJson = storableJson(() => `the metadata of ${event.type}`, metadata);
     if (sealed.subjectId !== undefined) assertStorableText(() => "a subject id", sealed.subjectId);
     prepared.push({
@@ -80,11 +82,11 @@ export async function prepareEvents(
   return prepared;
 }
 
-function metadataOf(event: NewEvent, fallbackId: string): EventMetadata {
+function metadataOf(event: NewEvent, firstId: string): EventMetadata {
   const m = event.metadata ?? {};
   const metadata: EventMetadata = {
-    correlationId: m.correlationId ?? fallbackId,
-    causationId: m.causationId ?? m.correlationId ?? fallbackId,
+    correlationId: m.correlationId ?? firstId,
+    causationId: m.causationId ?? m.correlationId ?? firstId,
   };
   if (m.traceparent) metadata.traceparent = m.traceparent;
   if (m.tracestate) metadata.tracestate = m.tracestate;

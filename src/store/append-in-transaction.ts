@@ -85,8 +85,8 @@ async function appendOnce(
  */
 async function writeStream(tx: TransactionSql, request: AppendRequest, prepared: PreparedEvent[]): Promise<EventRow[]> {
   const [current] = await tx<{ version: number; holds: boolean }[]>`
-    select v as version, eventline_expected_version_holds(${String(request.expectedVersion)}, v) as holds
-    from eventline_stream_version(${request.streamId}) as v`;
+    select version, eventline_expected_version_holds(${String(request.expectedVersion)}, version) as holds
+    from eventline_stream_versions(array[${request.streamId}]::text[])`;
   const actual = current?.version ?? 0;
   if (!current?.holds) throw new ConcurrencyError(request.streamId, request.expectedVersion, actual);
   return tx<EventRow[]>`

@@ -2,10 +2,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Sql } from "postgres";
 import { ConfigError } from "../core/errors.ts";
+import { sha256Hex } from "../core/sha256.ts";
 
 const defaultFolder = join(import.meta.dirname, "migrations");
 
 export type Migration = { version: number; name: string; sql: string };
+
+/** A migration's text as recorded: line endings do not count, so a clone made with CRLF ones records the same text. */
+const checksumOf = (m: Migration) => sha256Hex(m.sql.replaceAll("\r\n", "\n"));
 
 /** The numbered `NNN_name.sql` files of a folder, in order. */
 export function listMigrations(folder = defaultFolder): Migration[] {
@@ -23,8 +27,10 @@ export async function migrate(sql: Sql, migrations: Migration[] = listMigrations
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtext('eventline.migrations.' || current_schema()))`;
     await tx`create table if not exists eventline_migrations (
-      version int primary key, name text not null, applied_at timestamptz not null default now())`;
-    const recorded = await tx<{ version: number; name: string }[]>`select version, name from eventline_migrations`;
+      version int primary key, name text not null, checksum text, applied_at timestamptz not null default now())`;
+    await tx`alter table eventline_migrations add column if not exists checksum text`;
+    const recorded = await tx<{ version: number; name: string; checksum: string | null }[]>`
+      select version, name, checksum from eventline_migrations`;
     const known = new Set(migrations.map((m) => m.name));
     const foreign = recorded.filter((r) => !known.has(r.name));
     if (foreign.length > 0) {
@@ -36,13 +42,15 @@ export async function migrate(sql: Sql, migrations: Migration[] = listMigrations
           "'Upgrading a database from before the baseline' says",
       ]);
     }
-    // The baseline's first form kept stream versions in a table of their own; no migration turns it into
-    // this one, which takes them from the events.
-    const [earlier] = await tx<{ found: boolean }[]>`select to_regclass('eventline_streams') is not null as found`;
-    if (recorded.length > 0 && earlier?.found) {
+    // A migration applied from another text (an earlier form of the unreleased baseline, recorded before
+    // checksums or with another one) left a schema this code does not have; running on it would fail later.
+    const checksums = new Map(await Promise.all(migrations.map(async (m) => [m.name, await checksumOf(m)] as const)));
+    const changed = recorded.filter((r) => r.checksum !== checksums.get(r.name));
+    if (changed.length > 0) {
       throw new ConfigError([
-        "the database was made by an earlier form of the baseline schema (it has eventline_streams): move its " +
-          "data as docs/operations.md's 'Upgrading a database from before the baseline' says",
+        `the database applied ${changed.map((r) => r.name).join(", ")} from another text than this eventline's: it was ` +
+          "made by an earlier form of the baseline schema; move its data as docs/operations.md's " +
+          "'Upgrading a database from before the baseline' says",
       ]);
     }
     const done = new Set(recorded.map((r) => r.version));
@@ -50,7 +58,7 @@ export async function migrate(sql: Sql, migrations: Migration[] = listMigrations
     for (const m of migrations) {
       if (done.has(m.version)) continue;
       await tx.unsafe(m.sql);
-      await tx`insert into eventline_migrations (version, name) values (${m.version}, ${m.name})`;
+      await tx`insert into eventline_migrations (version, name, checksum) values (${m.version}, ${m.name}, ${checksums.get(m.name) ?? null})`;
       applied.push(m.name);
     }
     return applied;

@@ -49,6 +49,18 @@ function isDataError(error: unknown): boolean {
   return typeof code === "string" && /^2[23]/.test(code);
 }
 
+/** A batch's events share their millisecond, so its ISO text is made once, not once per event. */
+let lastMs = Number.NaN;
+let lastIso = "";
+function isoOf(atMs: number): string {
+  const ms = Math.floor(atMs);
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
 /** An event the packed batch wrote, as the envelope callers see: the caller had all but these numbers. */
 const envelope = (streamId: string, p: PreparedEvent, e: WrittenEvent): RecordedEvent => ({
   eventId: p.eventId,
@@ -59,7 +71,7 @@ const envelope = (streamId: string, p: PreparedEvent, e: WrittenEvent): Recorded
   schemaVersion: p.schemaVersion,
   data: p.data,
   metadata: p.metadata,
-  occurredAt: new Date(e.atMs).toISOString(),
+  occurredAt: isoOf(e.atMs),
 });
 
 /** The event store on Postgres: append-only events, outbox rows in the same transaction, gap-safe reads. */

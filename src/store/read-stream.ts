@@ -19,15 +19,13 @@ export async function readStreamRows(sql: Sql, streamId: string, opts: ReadStrea
 
 /** The current version of a stream (0 when it does not exist). */
 export async function streamVersionOf(sql: Sql, streamId: string): Promise<number> {
-  const [row] = await sql<{ version: number }[]>`select eventline_stream_version(${streamId}) as version`;
+  const [row] = await sql<{ version: number }[]>`select version from eventline_stream_versions(array[${streamId}]::text[])`;
   return row?.version ?? 0;
 }
 
 /** The current versions of those of these streams that exist. */
 export async function streamVersionsOf(sql: Sql, streamIds: string[]): Promise<Map<string, number>> {
   const rows = await sql<{ stream_id: string; version: number }[]>`
-    select s as stream_id, v as version
-    from unnest(${streamIds}::text[]) as s, eventline_stream_version(s) as v
-    where v > 0`;
+    select stream_id, version from eventline_stream_versions(${streamIds}::text[]) where version > 0`;
   return new Map(rows.map((r) => [r.stream_id, r.version]));
 }

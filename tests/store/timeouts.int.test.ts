@@ -131,13 +131,32 @@ describe("a database made before the baseline schema", () => {
     }
   });
 
-  it("is refused when made by the baseline's first form, which kept stream versions in a table", async () => {
+  it("is refused when made by an earlier form of the baseline, whose text differs from this one's", async () => {
     const earlier = await createTestDatabase();
     try {
-      await earlier.sql`create table eventline_streams (stream_id text primary key, version bigint not null)`;
-      await expect(migrate(earlier.sql)).rejects.toThrow("an earlier form of the baseline schema (it has eventline_streams)");
+      await earlier.sql`update eventline_migrations set checksum = 'an earlier text' where name = '001_baseline.sql'`;
+      await expect(migrate(earlier.sql)).rejects.toThrow("applied 001_baseline.sql from another text than this eventline's");
     } finally {
       await earlier.drop();
+    }
+  });
+
+  it("is refused when its migrations were recorded before they had checksums", async () => {
+    const earlier = await createTestDatabase();
+    try {
+      await earlier.sql`alter table eventline_migrations drop column checksum`;
+      await expect(migrate(earlier.sql)).rejects.toThrow("applied 001_baseline.sql, 002_saga_origin.sql from another text");
+    } finally {
+      await earlier.drop();
+    }
+  });
+
+  it("is migrated again without complaint when nothing changed", async () => {
+    const same = await createTestDatabase();
+    try {
+      expect(await migrate(same.sql)).toEqual([]);
+    } finally {
+      await same.drop();
     }
   });
 });

@@ -59,6 +59,15 @@ export function describeEventStoreContract(name: string, factory: StoreFactory):
       expect(Number.isNaN(Date.parse(e?.occurredAt ?? ""))).toBe(false);
     });
 
+    it("correlates an append given no correlation id by its first event, as written and as read back", async () => {
+      const s = stream();
+      const { events } = await store.appendToStream(s, [added(1), added(2)]);
+      const first = events[0]?.eventId ?? "";
+      for (const e of [...events, ...(await store.readStream(s))]) {
+        expect(e.metadata).toEqual({ correlationId: first, causationId: first });
+      }
+    });
+
     it("honours every kind of expected version and reports expected and actual on a conflict", async () => {
       const s = stream();
       await expect(store.appendToStream(s, [added(1)], { expectedVersion: "stream_exists" })).rejects.toBeInstanceOf(
