@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
-import { ConcurrencyError } from "../../src/core/errors.ts";
+import { ConcurrencyError, IdempotencyError } from "../../src/core/errors.ts";
 import type { Checkpoint, EventStore } from "../../src/core/event-store.ts";
 import { handleCommand } from "../../src/core/handle-command.ts";
 import { loadState } from "../../src/core/load-state.ts";
@@ -298,6 +298,24 @@ describe("the Postgres event store", () => {
     const [row] = await db.sql<{ n: number }[]>`
       select count(distinct transaction_id)::int as n from eventline_events where stream_id = any(${streams}::text[])`;
     expect(row?.n).toBeLessThan(200);
+  });
+
+  it("answers two appends of one batch that share an event id as a write and a reused id; the rest commit", async () => {
+    const eventId = crypto.randomUUID();
+    const [first, second] = [stream(), stream()];
+    const others = Array.from({ length: 20 }, () => stream());
+    const outcomes = await Promise.allSettled([
+      store.appendToStream(first, [{ ...added(1), eventId }]),
+      store.appendToStream(second, [{ ...added(1), eventId }]),
+      ...others.map((s) => store.appendToStream(s, [added(1)], { expectedVersion: "no_stream" })),
+    ]);
+    const [a, b] = outcomes;
+    expect([a?.status, b?.status].sort()).toEqual(["fulfilled", "rejected"]);
+    const refused = [a, b].find((o) => o?.status === "rejected") as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(IdempotencyError);
+    expect(outcomes.slice(2).every((o) => o.status === "fulfilled")).toBe(true);
+    const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from eventline_events where event_id = ${eventId}`;
+    expect(row?.n).toBe(1);
   });
 
   it("fails only the conflicting append of a batch; the others commit", async () => {
