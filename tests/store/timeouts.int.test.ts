@@ -120,43 +120,37 @@ describe("a log restored into another cluster", () => {
   });
 });
 
+/** A fresh database of this baseline, dropped after `use` whatever it did. */
+async function withDatabase(use: (sql: TestDatabase["sql"]) => Promise<void>): Promise<void> {
+  const db = await createTestDatabase();
+  try {
+    await use(db.sql);
+  } finally {
+    await db.drop();
+  }
+}
+
 describe("a database made before the baseline schema", () => {
-  it("is refused by migrate with what to do, instead of being taken for up to date", async () => {
-    const old = await createTestDatabase();
-    try {
-      await old.sql`insert into eventline_migrations (version, name) values (9, '009_outbox_parking.sql')`;
-      await expect(migrate(old.sql)).rejects.toThrow("from before the baseline schema");
-    } finally {
-      await old.drop();
-    }
-  });
+  it("is refused by migrate with what to do, instead of being taken for up to date", () =>
+    withDatabase(async (sql) => {
+      await sql`insert into eventline_migrations (version, name) values (9, '009_outbox_parking.sql')`;
+      await expect(migrate(sql)).rejects.toThrow("from before the baseline schema");
+    }));
 
-  it("is refused when made by an earlier form of the baseline, whose text differs from this one's", async () => {
-    const earlier = await createTestDatabase();
-    try {
-      await earlier.sql`update eventline_migrations set checksum = 'an earlier text' where name = '001_baseline.sql'`;
-      await expect(migrate(earlier.sql)).rejects.toThrow("applied 001_baseline.sql from another text than this eventline's");
-    } finally {
-      await earlier.drop();
-    }
-  });
+  it("is refused when made by an earlier form of the baseline, whose text differs from this one's", () =>
+    withDatabase(async (sql) => {
+      await sql`update eventline_migrations set checksum = 'an earlier text' where name = '001_baseline.sql'`;
+      await expect(migrate(sql)).rejects.toThrow("applied 001_baseline.sql from another text than this eventline's");
+    }));
 
-  it("is refused when its migrations were recorded before they had checksums", async () => {
-    const earlier = await createTestDatabase();
-    try {
-      await earlier.sql`alter table eventline_migrations drop column checksum`;
-      await expect(migrate(earlier.sql)).rejects.toThrow("applied 001_baseline.sql, 002_saga_origin.sql from another text");
-    } finally {
-      await earlier.drop();
-    }
-  });
+  it("is refused when its migrations were recorded before they had checksums", () =>
+    withDatabase(async (sql) => {
+      await sql`alter table eventline_migrations drop column checksum`;
+      await expect(migrate(sql)).rejects.toThrow("applied 001_baseline.sql, 002_saga_origin.sql from another text");
+    }));
 
-  it("is migrated again without complaint when nothing changed", async () => {
-    const same = await createTestDatabase();
-    try {
-      expect(await migrate(same.sql)).toEqual([]);
-    } finally {
-      await same.drop();
-    }
-  });
+  it("is migrated again without complaint when nothing changed", () =>
+    withDatabase(async (sql) => {
+      expect(await migrate(sql)).toEqual([]);
+    }));
 });
