@@ -11,6 +11,9 @@ export type Migration = { version: number; name: string; sql: string };
 /** A migration's text as recorded: line endings do not count, so a clone made with CRLF ones records the same text. */
 const checksumOf = (m: Migration) => sha256Hex(m.sql.replaceAll("\r\n", "\n"));
 
+/** What to do with a database this eventline cannot migrate, said by both refusals. */
+const MOVE_ITS_DATA = "move its data as docs/operations.md's 'Upgrading a database from before the baseline' says";
+
 /** The numbered `NNN_name.sql` files of a folder, in order. */
 export function listMigrations(folder = defaultFolder): Migration[] {
   return readdirSync(folder)
@@ -28,7 +31,11 @@ export async function migrate(sql: Sql, migrations: Migration[] = listMigrations
     await tx`select pg_advisory_xact_lock(hashtext('eventline.migrations.' || current_schema()))`;
     await tx`create table if not exists eventline_migrations (
       version int primary key, name text not null, checksum text, applied_at timestamptz not null default now())`;
-    await tx`alter table eventline_migrations add column if not exists checksum text`;
+    // Only a table recorded before checksums lacks the column: no lock or ownership asked of the others.
+    const [column] = await tx<{ found: boolean }[]>`
+      select exists (select 1 from pg_attribute where attrelid = 'eventline_migrations'::regclass
+                     and attname = 'checksum' and not attisdropped) as found`;
+    if (!column?.found) await tx`alter table eventline_migrations add column checksum text`;
     const recorded = await tx<{ version: number; name: string; checksum: string | null }[]>`
       select version, name, checksum from eventline_migrations`;
     const known = new Set(migrations.map((m) => m.name));
@@ -38,8 +45,7 @@ export async function migrate(sql: Sql, migrations: Migration[] = listMigrations
       // this one, and no migration turns it into it; docs/operations.md says how to move its events over.
       throw new ConfigError([
         `the database records migrations this eventline does not have (${foreign.map((r) => r.name).join(", ")}): ` +
-          "it was made by an eventline from before the baseline schema; move its data as docs/operations.md's " +
-          "'Upgrading a database from before the baseline' says",
+          `it was made by an eventline from before the baseline schema; ${MOVE_ITS_DATA}`,
       ]);
     }
     // A migration applied from another text (an earlier form of the unreleased baseline, recorded before
@@ -49,8 +55,7 @@ export async function migrate(sql: Sql, migrations: Migration[] = listMigrations
     if (changed.length > 0) {
       throw new ConfigError([
         `the database applied ${changed.map((r) => r.name).join(", ")} from another text than this eventline's: it was ` +
-          "made by an earlier form of the baseline schema; move its data as docs/operations.md's " +
-          "'Upgrading a database from before the baseline' says",
+          `made by an earlier form of the baseline schema; ${MOVE_ITS_DATA}`,
       ]);
     }
     const done = new Set(recorded.map((r) => r.version));
