@@ -11,6 +11,7 @@ import { appendInTransaction, isRetriableConflict } from "./append-in-transactio
 import { appendPacked, type BatchedAppend, fitsPackedBatch, type WrittenEvent } from "./append-packed.ts";
 import { type EventRow, toRecorded } from "./event-row.ts";
 import { createBatcher } from "./group-commit.ts";
+import { createPipelinedConnections } from "./pipelined-connections.ts";
 import { createPostgresKeyStore, forgetSubjectIn } from "./postgres-key-store.ts";
 import { headPositionOf, readLogRows } from "./read-log.ts";
 import { readStreamRows, streamVersionOf, streamVersionsOf } from "./read-stream.ts";
@@ -31,8 +32,8 @@ export type PostgresEventStoreOptions = {
   notifyChannel?: string;
   /** Gather concurrent appends into one round trip and transaction (default true). */
   groupCommit?: boolean;
-  /** Group-commit batches in flight at once (default 2). */
-  groupCommitConcurrency?: number;
+  /** Connections group commit writes on at once (default 2), each carrying up to two batches. */
+  groupCommitConnections?: number;
 };
 
 export const DEFAULT_NOTIFY_CHANNEL = "eventline_outbox";
@@ -99,7 +100,7 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
     if (!fitsPackedBatch(calls)) return Promise.all(calls.map(alone));
     for (let attempt = 1; ; attempt++) {
       try {
-        const outcomes = await appendPacked(sql, channel, calls);
+        const outcomes = await pipelined.run((connection) => appendPacked(connection, channel, calls));
         if (!outcomes) return Promise.all(calls.map(alone));
         return calls.map((call, i) => {
           const o = outcomes[i];
@@ -141,10 +142,12 @@ export function createPostgresEventStore(options: PostgresEventStoreOptions): Ev
     }
   }
 
-  // Two flushes at once let Postgres work on one batch while the next is gathered and sent. At most 256
+  // Two connections, two batches at once on each: while Postgres writes one batch on a connection, the
+  // answer to the one before travels back and is read, so neither side waits for the other. At most 256
   // calls a batch: one-stream calls then stay within the streams eventline_lock_streams locks one by one
   // under Postgres's default max_locks_per_transaction, instead of locking out every other writer.
-  const batcher = createBatcher<BatchedAppend, AppendResult[]>(flushBatch, 256, options.groupCommitConcurrency ?? 2);
+  const pipelined = createPipelinedConnections(sql, options.groupCommitConnections ?? 2);
+  const batcher = createBatcher<BatchedAppend, AppendResult[]>(flushBatch, 256, 2 * pipelined.connections);
 
   /** Database semantic conventions for an append's span. */
   const appendAttributes = (requests: AppendRequest[]) => ({

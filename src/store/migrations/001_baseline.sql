@@ -188,15 +188,19 @@ create function eventline_append_rows(
 ) returns table (r_call int, r_status text, r_stream text, r_expected text, r_actual bigint, r_position bigint,
                  r_version bigint, r_at_ms float8)
 language plpgsql as $$
+declare
+  -- A variable, not a sub-select in the call below: Postgres then inlines eventline_stream_versions into
+  -- the plan instead of parsing and planning its body again on every batch.
+  streams text[] := array(select distinct unnest(stream_ids));
 begin
-  perform eventline_lock_streams(stream_ids);
+  perform eventline_lock_streams(streams);
   return query
   with input as (
     select t.*
     from unnest(call_nos, stream_ids, categories, expecteds, event_ids, types, schema_versions, datas, metadatas, subject_ids)
          with ordinality as t(call_no, stream_id, category, expected, event_id, type, schema_version, data, metadata, subject_id, n)
   ), current_versions as (
-    select v.stream_id, v.version from eventline_stream_versions(array(select distinct unnest(stream_ids))) v
+    select v.stream_id, v.version from eventline_stream_versions(streams) v
   ), checked as (
     select i.*, v.version as have, row_number() over (partition by i.stream_id order by i.n) as k
     from input i join current_versions v on v.stream_id = i.stream_id
