@@ -19,10 +19,8 @@ export function createPipelinedConnections(sql: Sql, connections: number): Pipel
   if (!Number.isInteger(connections) || connections < 1) throw new RangeError("connections must be a whole number from 1");
   const lanes: Lane[] = [];
 
-  /** An idle lane, else a new one while there may be more, else the least busy. */
+  /** A new lane while there may be more, else the least busy (a lane with nothing in flight is gone). */
   function pick(): Lane {
-    const idle = lanes.find((l) => l.inFlight === 0);
-    if (idle) return idle;
     if (lanes.length < connections) {
       const lane: Lane = { reserved: sql.reserve(), inFlight: 0 };
       lanes.push(lane);
