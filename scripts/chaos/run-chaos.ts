@@ -241,7 +241,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     log(`chaos: load done (${sent.length} commands); waiting for the system to settle`);
     const { settled, waitedMs } = await settle(databases, shop, options.settleMs ?? 90_000);
     log(`chaos: ${settled ? "settled" : "did NOT settle"} after ${Math.round(waitedMs / 1000)} s`);
-    if (!settled) {
+    const findings = await check(databases, shop, sent, seedQuantity);
+    const queues = options.cluster ? await queuesOnCluster(env.QUEUE_PREFIX as string) : undefined;
+    const unconsumed = Object.entries(queues ?? {}).filter(
+      ([name, q]) => !name.endsWith(".retry") && !name.endsWith(".dead") && q.consumers < (name === "checkout" ? 1 : 2),
+    );
+    if (!settled || unconsumed.length > 0) {
       // Whoever reads a failed run needs the processes' own account of it.
       for (const p of running.values()) {
         console.log(
@@ -252,8 +257,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
         );
       }
     }
-    const findings = await check(databases, shop, sent, seedQuantity);
-    const queues = options.cluster ? await queuesOnCluster(env.QUEUE_PREFIX as string) : undefined;
     const faultTimes = outcomes.map((o) => o.startedAt);
     return {
       commandsSent: sent.length,

@@ -10,6 +10,7 @@ import { applyEventBatch } from "./apply-batch.ts";
 import { applyEvent } from "./apply-event.ts";
 import { loadCheckpoint, type PoisonPolicy, sweep } from "./catch-up.ts";
 import { toEventMessage } from "../broker/event-message.ts";
+import { type QueueSubscription, subscribeToQueue } from "../broker/queue-subscription.ts";
 import { backoffDelay } from "../core/backoff.ts";
 import { errorMessage } from "../core/errors.ts";
 import { createTimerSleeper, runWorkerLoop } from "../core/worker-loop.ts";
@@ -62,6 +63,9 @@ export type ConsumerOptions = {
   onApplied?: (event: RecordedEvent) => void;
 };
 
+/** A message in hand, with the channel its ack goes to. */
+type Delivery = { msg: ConsumeMessage; event: RecordedEvent; ch: Channel };
+
 export type Consumer = {
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -104,7 +108,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     "messaging.consumer.group.name": def.name,
   };
   const inFlight = new Set<Promise<void>>();
-  let consumeChannel: ChannelWrapper | undefined;
+  let subscription: QueueSubscription | undefined;
   let publisher: ChannelWrapper | undefined;
   const sweepSleeper = createTimerSleeper();
   let sweeping: Promise<unknown> | undefined;
@@ -163,25 +167,41 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   }
 
   // Deliveries that arrive while a batch is being applied wait here and go together in the next one.
-  const waiting: { msg: ConsumeMessage; event: RecordedEvent }[] = [];
+  const waiting: Delivery[] = [];
   // Whether a delivery since the last drain failed (and went to the retry queue): work is still owed.
   let failedSinceDrain = false;
   let draining: Promise<void> | undefined;
   const maxBatch = options.prefetch ?? 64;
 
-  function receive(ch: ChannelWrapper, msg: ConsumeMessage) {
+  function receive(msg: ConsumeMessage, ch: Channel) {
     const parsed = parseDelivery(msg);
     if (!parsed.ok) {
       track(handle(ch, msg));
       return;
     }
-    waiting.push({ msg, event: parsed.event });
+    waiting.push({ msg, event: parsed.event, ch });
     applying.waiting();
     if (!draining) {
-      draining = drain(ch).finally(() => {
+      draining = drain().finally(() => {
         draining = undefined;
       });
       track(draining);
+    }
+  }
+
+  /**
+   * Settles a delivery on the channel it came on. One for a channel that is gone is dropped: the broker
+   * gives its unsettled messages again, and the inbox keeps each applied once.
+   */
+  function acknowledge(ch: Channel, msg: ConsumeMessage, how: "ack" | "requeue" = "ack") {
+    try {
+      if (how === "ack") ch.ack(msg);
+      else ch.nack(msg, false, true);
+    } catch (error) {
+      log("debug", "delivery not settled: its channel is gone, so the broker will give it again", {
+        consumer: def.name,
+        error: errorMessage(error),
+      });
     }
   }
 
@@ -190,8 +210,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     void work.finally(() => inFlight.delete(work));
   }
 
-  async function drain(ch: ChannelWrapper) {
-    while (waiting.length > 0) await applyDeliveries(ch, waiting.splice(0, maxBatch));
+  async function drain() {
+    while (waiting.length > 0) await applyDeliveries(waiting.splice(0, maxBatch));
     // Everything in hand applied: nothing is waiting on this consumer's deliveries any more (the sweep
     // answers for the store).
     if (!failedSinceDrain) applying.idle();
@@ -202,7 +222,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
    * One transaction for the whole batch. What it cannot settle (a gap in a stream, or any failure, which
    * rolls the batch back) goes through `handle` one message at a time, with its own retries and dead letters.
    */
-  async function applyDeliveries(ch: ChannelWrapper, batch: { msg: ConsumeMessage; event: RecordedEvent }[]) {
+  async function applyDeliveries(batch: Delivery[]) {
     let outcomes: Awaited<ReturnType<typeof applyEventBatch>> | undefined;
     let events: RecordedEvent[] = [];
     // One span for the batch, linked to every message's trace; a batch of one is also that trace's child.
@@ -228,15 +248,15 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       const outcome = outcomes?.[i];
       if (outcome === "applied" || outcome === "duplicate") {
         settled(events[i] as RecordedEvent, outcome, 0);
-        ch.ack(d.msg);
+        acknowledge(d.ch, d.msg);
       } else {
-        await handle(ch, d.msg);
+        await handle(d.ch, d.msg);
       }
     }
   }
 
   /** One message on its own (a gap to fill, a retry, a batch that failed), in a span of its trace. */
-  function handle(ch: ChannelWrapper, msg: ConsumeMessage): Promise<void> {
+  function handle(ch: Channel, msg: ConsumeMessage): Promise<void> {
     return inSpan(
       `process ${def.name}`,
       {
@@ -248,12 +268,12 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     );
   }
 
-  async function handleOne(ch: ChannelWrapper, msg: ConsumeMessage, span: Span): Promise<void> {
+  async function handleOne(ch: Channel, msg: ConsumeMessage, span: Span): Promise<void> {
     try {
       const parsed = parseDelivery(msg);
       if (!parsed.ok) {
         await deadLetter(msg, parsed.reason, 0);
-        ch.ack(msg);
+        acknowledge(ch, msg);
         return;
       }
       const ids = { consumer: def.name, ...eventLogFields(parsed.event) };
@@ -277,15 +297,11 @@ export function createConsumer(options: ConsumerOptions): Consumer {
           log("warn", "handler failed, retrying later", { ...ids, attempts, error: reason, delayMs: Math.round(delay) });
         }
       }
-      ch.ack(msg);
+      acknowledge(ch, msg);
     } catch (error) {
       // Could not even park the message (broker trouble): give it back to the queue rather than lose it.
       log("warn", "delivery returned to the queue", { consumer: def.name, error: String(error) });
-      try {
-        ch.nack(msg, false, true);
-      } catch {
-        // the channel is gone; the broker redelivers unacked messages by itself
-      }
+      acknowledge(ch, msg, "requeue");
     }
   }
 
@@ -421,23 +437,22 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       // The sweep first: with the broker down it still applies the log from the store, so a consumer
       // started during a broker outage is not idle until the broker comes back.
       startSweeping();
-      const channel = broker.createChannel({
+      subscription = subscribeToQueue(broker, {
         name: `${def.name}-consumer`,
-        setup: async (ch: Channel) => {
-          await declareConsumerTopology(ch, topology);
-        },
+        queue: q.main,
+        prefetch: maxBatch,
+        setup: (ch) => declareConsumerTopology(ch, topology),
+        onMessage: receive,
+        log,
       });
-      consumeChannel = channel;
-      // Registered through the wrapper, so the subscription comes back by itself after a reconnect.
-      await channel.consume(q.main, (msg) => receive(channel, msg), { prefetch: options.prefetch ?? 64 });
-      await consumeChannel.waitForConnect();
+      await subscription.ready;
       log("info", "consumer started", { consumer: def.name, queue: q.main, bindings: def.bindings });
     },
     async stop() {
       running = false;
       sweepSleeper.wake();
       // Stop deliveries first, then let the messages in hand finish and be acked.
-      await consumeChannel?.cancelAll().catch(() => {});
+      await subscription?.cancel();
       // Messages in hand get 10 s to finish. One that does not was never acked, so the broker delivers it
       // again and the inbox keeps it single: waiting longer would only push past the shutdown deadline.
       const finished = await Promise.race([
@@ -450,7 +465,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
           inFlight: inFlight.size,
         });
       // A channel the broker already dropped cannot be closed cleanly; nothing is lost by that.
-      for (const ch of [consumeChannel, publisher]) {
+      for (const ch of [subscription, publisher]) {
         await ch?.close().catch((error) => log("warn", "closing a channel failed", { consumer: def.name, error: String(error) }));
       }
       log("info", "consumer stopped", { consumer: def.name });
