@@ -22,7 +22,7 @@ export type SubscriptionOptions = {
 };
 
 export type QueueSubscription = {
-  /** Resolves once the channel is first set up. */
+  /** Resolves once the first consumer is on the queue. */
   ready: Promise<void>;
   /** Stops deliveries, keeping the channel open for the acks of messages in hand. */
   cancel(): Promise<void>;
@@ -61,34 +61,47 @@ export function subscribeToQueue(broker: AmqpConnectionManager, options: Subscri
     }, delayMs);
   }
 
+  let started: () => void = () => {};
+  const ready = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+
   function open(): ChannelWrapper {
+    // A wrapper replaced or stopped while it was making its channel must not consume on it: nothing would
+    // cancel that consumer or close that channel.
+    const current = () => w === wrapper && !stopped;
     const w: ChannelWrapper = broker.createChannel({
       name,
       setup: async (channel: Channel) => {
-        channel.on("error", (error) => log("warn", "broker channel closed", { channel: name, error: errorMessage(error) }));
+        if (!current()) return void (await channel.close().catch(() => {}));
+        channel.on("error", (error) => log("warn", "broker closed a channel", { channel: name, error: errorMessage(error) }));
         channel.on("close", () => lost(w, channel, "the channel closed"));
         try {
           await options.setup(channel);
           await channel.prefetch(options.prefetch);
+          if (!current()) return void (await channel.close().catch(() => {}));
           const { consumerTag } = await channel.consume(queue, (msg) => {
             if (msg) options.onMessage(msg, channel);
             else lost(w, channel, "the broker cancelled the consumer");
           });
-          // A wrapper already replaced may still finish its setup; only the current one's channel is live.
-          if (w === wrapper) live = { channel, consumerTag };
+          if (!current()) return void (await channel.close().catch(() => {}));
+          live = { channel, consumerTag };
           losses = 0;
+          started();
         } catch (error) {
           lost(w, channel, errorMessage(error));
         }
       },
     });
+    // The manager reports a channel it could not make here; unheard, it would be an unhandled error.
+    w.on("error", (error) => log("warn", "broker channel failed", { channel: name, error: errorMessage(error) }));
     wrapper = w;
     return w;
   }
 
-  const first = open();
+  open();
   return {
-    ready: first.waitForConnect(),
+    ready,
     async cancel() {
       stopped = true;
       clearTimeout(renewal);
