@@ -42,6 +42,14 @@ async function consumersOn(queue: string): Promise<number> {
   }
 }
 
+const oneConsumerOn = (queue: string, ms: number) =>
+  waitFor(
+    `one consumer on ${queue}`,
+    () => consumersOn(queue),
+    (n) => n === 1,
+    ms,
+  );
+
 /**
  * A consumer whose handler holds its first event for `holdMs`, and which only the broker can feed: the
  * sweep waits a minute before it takes an event the broker did not deliver.
@@ -118,22 +126,12 @@ describe("a consumer's subscription to its queue", () => {
   it("comes back after the broker cancels it", async () => {
     const c = await startHeldConsumer(0);
     try {
-      await waitFor(
-        "the consumer on its queue",
-        () => consumersOn(c.queue),
-        (n) => n === 1,
-        5_000,
-      );
+      await oneConsumerOn(c.queue, 5_000);
       // Deleting the queue is one way the broker cancels a consumer; a quorum queue losing its node is another.
       const ch = await admin.createChannel();
       await ch.deleteQueue(c.queue);
       await ch.close();
-      await waitFor(
-        "the consumer back on its queue",
-        () => consumersOn(c.queue),
-        (n) => n === 1,
-        10_000,
-      );
+      await oneConsumerOn(c.queue, 10_000);
       const sent = await c.send();
       await waitFor("the event applied", () => c.applied.includes(sent), Boolean, 5_000);
     } finally {
