@@ -153,14 +153,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
   const readSql = readDatabase ? connect(READ_DATABASE_URL, { max: 4, schema }) : sql;
   const databases = { sql, readSql };
   const shop = createShop({ sql, readSql, notifyChannel: env.NOTIFY_CHANNEL });
+  // On the cluster, each queue has exactly this many consumers: two instances of every read model's consumer, and the saga's one.
+  const consumersWanted: Record<string, number> = {
+    ...Object.fromEntries(shop.readModels.map((d) => [d.name, 2])),
+    checkout: 1,
+  };
+  const queuesOff = (queues: Record<string, { consumers: number }>) =>
+    Object.entries(consumersWanted).filter(([name, n]) => (queues[name]?.consumers ?? 0) !== n);
   if (options.cluster) {
     // Quorum queues take a moment to form on three nodes; an event published before its only queue exists
     // comes back unroutable and spends the relay's attempts. Both instances of each consumer are on first.
-    const readModels = shop.readModels.map((d) => d.name);
-    await until("every consumer on its queue", async () => {
-      const queues = await queuesOnCluster(env.QUEUE_PREFIX as string);
-      return readModels.every((q) => queues[q]?.consumers === 2) && queues.checkout?.consumers === 1;
-    });
+    await until(
+      "every consumer on its queue",
+      async () => queuesOff(await queuesOnCluster(env.QUEUE_PREFIX as string)).length === 0,
+    );
   }
   try {
     // Seed: a few products with stock, and customers.
@@ -243,10 +249,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosSummary> {
     log(`chaos: ${settled ? "settled" : "did NOT settle"} after ${Math.round(waitedMs / 1000)} s`);
     const findings = await check(databases, shop, sent, seedQuantity);
     const queues = options.cluster ? await queuesOnCluster(env.QUEUE_PREFIX as string) : undefined;
-    const unconsumed = Object.entries(queues ?? {}).filter(
-      ([name, q]) => !name.endsWith(".retry") && !name.endsWith(".dead") && q.consumers < (name === "checkout" ? 1 : 2),
-    );
-    if (!settled || unconsumed.length > 0) {
+    if (!settled || (queues && queuesOff(queues).length > 0)) {
       // Whoever reads a failed run needs the processes' own account of it.
       for (const p of running.values()) {
         console.log(

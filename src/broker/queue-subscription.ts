@@ -66,25 +66,29 @@ export function subscribeToQueue(broker: AmqpConnectionManager, options: Subscri
     started = resolve;
   });
 
-  function open(): ChannelWrapper {
+  function open(): void {
     // A wrapper replaced or stopped while it was making its channel must not consume on it: nothing would
-    // cancel that consumer or close that channel.
-    const current = () => w === wrapper && !stopped;
+    // cancel that consumer or close that channel. So at each step it checks, and closes the channel.
+    const abandoned = async (channel: Channel) => {
+      if (w === wrapper && !stopped) return false;
+      await channel.close().catch(() => {});
+      return true;
+    };
     const w: ChannelWrapper = broker.createChannel({
       name,
       setup: async (channel: Channel) => {
-        if (!current()) return void (await channel.close().catch(() => {}));
+        if (await abandoned(channel)) return;
         channel.on("error", (error) => log("warn", "broker closed a channel", { channel: name, error: errorMessage(error) }));
         channel.on("close", () => lost(w, channel, "the channel closed"));
         try {
           await options.setup(channel);
           await channel.prefetch(options.prefetch);
-          if (!current()) return void (await channel.close().catch(() => {}));
+          if (await abandoned(channel)) return;
           const { consumerTag } = await channel.consume(queue, (msg) => {
             if (msg) options.onMessage(msg, channel);
             else lost(w, channel, "the broker cancelled the consumer");
           });
-          if (!current()) return void (await channel.close().catch(() => {}));
+          if (await abandoned(channel)) return;
           live = { channel, consumerTag };
           losses = 0;
           started();
@@ -96,7 +100,6 @@ export function subscribeToQueue(broker: AmqpConnectionManager, options: Subscri
     // The manager reports a channel it could not make here; unheard, it would be an unhandled error.
     w.on("error", (error) => log("warn", "broker channel failed", { channel: name, error: errorMessage(error) }));
     wrapper = w;
-    return w;
   }
 
   open();
